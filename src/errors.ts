@@ -1,0 +1,163 @@
+/**
+ * Errors of remotemedia. Every error the framework raises is a {@link RemoteMediaError} with a machine-readable
+ * {@link ErrorCode}, the node type that failed (when one did) and, for errors that crossed the wire, the remote stack.
+ *
+ * On the wire an error is data (`{ code, message, node, stack }`); {@link errorFromData} rebuilds the class through a
+ * null-prototype allow-list, so a name sent by a peer can never reach an inherited member.
+ *
+ * @module
+ */
+
+/**
+ * Machine-readable error codes.
+ * - `INVALID_PARAMS`: a node's params failed validation (before any data flowed).
+ * - `UNKNOWN_NODE`: a spec names a node type that is not registered.
+ * - `INVALID_INPUT`: an item reaching a node has the wrong shape (e.g. not an AudioFrame).
+ * - `NODE_FAILED`: a node's own logic threw while processing an item.
+ * - `DIVISION_BY_ZERO`: `calculator` divide/modulo by zero.
+ * - `OVERFLOW`: a bounded queue with `overflow: 'error'` (or `'block'` on a source that cannot pause) was full.
+ * - `IO`: reading or writing a file or stream failed.
+ * - `CANCELLED`, `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, `UNAUTHENTICATED`, `PROTOCOL`:
+ *   transport-level conditions used by the remote layer.
+ * - `INTERNAL`: anything else (a bug, or a non-Error value thrown).
+ */
+export type ErrorCode =
+  | 'INVALID_PARAMS'
+  | 'UNKNOWN_NODE'
+  | 'INVALID_INPUT'
+  | 'NODE_FAILED'
+  | 'DIVISION_BY_ZERO'
+  | 'OVERFLOW'
+  | 'IO'
+  | 'CANCELLED'
+  | 'UNAVAILABLE'
+  | 'DEADLINE_EXCEEDED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAUTHENTICATED'
+  | 'PROTOCOL'
+  | 'INTERNAL';
+
+/** Codes whose operation may succeed if retried unchanged (transport conditions, never bad input). */
+const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
+
+/** Options common to every {@link RemoteMediaError}. */
+export interface RemoteMediaErrorOptions {
+  /** Node type that failed, e.g. `'audio.resample'`. Default: none. */
+  readonly node?: string;
+  /** The underlying error. Default: none. */
+  readonly cause?: unknown;
+  /** Stack trace recorded on the executor, for errors that crossed the wire. Default: none. */
+  readonly remoteStack?: string;
+}
+
+/** Base class of every error remotemedia raises. Compare by {@link RemoteMediaError.code}, not by message. */
+export class RemoteMediaError extends Error {
+  override readonly name: string = 'RemoteMediaError';
+  /** Machine-readable code. */
+  readonly code: ErrorCode;
+  /** Node type that failed, when one did. */
+  readonly node: string | undefined;
+  /** Stack recorded where the error happened, when that was another process. */
+  readonly remoteStack: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: RemoteMediaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.node = options.node;
+    this.remoteStack = options.remoteStack;
+  }
+
+  /** True when retrying the same operation may succeed (transport conditions only). */
+  get retryable(): boolean {
+    return RETRYABLE_CODES.has(this.code);
+  }
+}
+
+/** A node's params failed validation. {@link InvalidParamsError.field} names the offending path, e.g. `'samples'`. */
+export class InvalidParamsError extends RemoteMediaError {
+  override readonly name = 'InvalidParamsError';
+  /** Dotted path of the first invalid field (`''` when the params object itself is wrong). */
+  readonly field: string;
+
+  constructor(node: string, field: string, problem: string, options: Omit<RemoteMediaErrorOptions, 'node'> = {}) {
+    super('INVALID_PARAMS', `${node}: invalid params${field ? ` field '${field}'` : ''}: ${problem}`, { ...options, node });
+    this.field = field;
+  }
+}
+
+/** A spec names a node type that is not registered. */
+export class UnknownNodeError extends RemoteMediaError {
+  override readonly name = 'UnknownNodeError';
+
+  constructor(type: string, known: readonly string[]) {
+    const hint = known.length > 0 ? `; registered types: ${known.join(', ')}` : '';
+    super('UNKNOWN_NODE', `unknown node type '${type}'${hint}`, { node: type });
+  }
+}
+
+/** An item reaching a node has the wrong shape. {@link InvalidInputError.field} names what was wrong. */
+export class InvalidInputError extends RemoteMediaError {
+  override readonly name = 'InvalidInputError';
+  /** The offending field of the input item (`''` for the item itself). */
+  readonly field: string;
+
+  constructor(node: string, field: string, problem: string) {
+    super('INVALID_INPUT', `${node}: invalid input${field ? ` field '${field}'` : ''}: ${problem}`, { node });
+    this.field = field;
+  }
+}
+
+/** A bounded queue overflowed with a policy that does not drop. */
+export class OverflowError extends RemoteMediaError {
+  override readonly name = 'OverflowError';
+}
+
+/** Error data as it travels between processes. */
+export interface ErrorData {
+  readonly name: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly node?: string | undefined;
+  readonly stack?: string | undefined;
+}
+
+/** Error classes a peer may name; null prototype so `'constructor'` or `'__proto__'` name nothing. */
+const ERROR_CLASSES: Readonly<Record<string, typeof RemoteMediaError | undefined>> = Object.assign(Object.create(null) as object, {
+  RemoteMediaError,
+  OverflowError,
+});
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'INVALID_PARAMS', 'UNKNOWN_NODE', 'INVALID_INPUT', 'NODE_FAILED', 'DIVISION_BY_ZERO', 'OVERFLOW', 'IO', 'CANCELLED',
+  'UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'UNAUTHENTICATED', 'PROTOCOL', 'INTERNAL',
+]);
+
+/** Turns any thrown value into wire data. Non-remotemedia errors become `INTERNAL` (or `NODE_FAILED` when `node` is known). */
+export function errorToData(error: unknown, node?: string): ErrorData {
+  if (error instanceof RemoteMediaError) {
+    return { name: error.name, code: error.code, message: error.message, node: error.node ?? node, stack: error.remoteStack ?? error.stack };
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: 'RemoteMediaError', code: node ? 'NODE_FAILED' : 'INTERNAL', message: e.message, node, stack: e.stack };
+}
+
+/** Rebuilds an error received from a peer; unknown class names or codes fall back to `RemoteMediaError` / `INTERNAL`. */
+export function errorFromData(data: ErrorData): RemoteMediaError {
+  const Ctor = ERROR_CLASSES[data.name] ?? RemoteMediaError;
+  const code: ErrorCode = KNOWN_CODES.has(data.code) ? data.code : 'INTERNAL';
+  return new Ctor(code, data.message, { node: data.node, remoteStack: data.stack });
+}
+
+/**
+ * Wraps anything a node threw so that it carries the node type: a {@link RemoteMediaError} without a node gets
+ * one, any other value becomes `NODE_FAILED` with the original as `cause`.
+ */
+export function toNodeError(error: unknown, node: string): RemoteMediaError {
+  if (error instanceof RemoteMediaError) {
+    if (error.node !== undefined) return error;
+    const wrapped = new RemoteMediaError(error.code, `${node}: ${error.message}`, { node, cause: error, remoteStack: error.remoteStack });
+    return wrapped;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new RemoteMediaError('NODE_FAILED', `${node}: ${message}`, { node, cause: error });
+}

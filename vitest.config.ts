@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.{test,spec}.ts', 'examples/**/*.spec.ts'],
+    // Child processes, so that Node flags can be passed (isolated-vm wants --no-node-snapshot on Node >= 20).
+    pool: 'forks',
+    execArgv: ['--no-node-snapshot'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
