@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.{test,spec}.ts', 'examples/**/*.spec.ts'],
     // Child processes, so that Node flags can be passed (isolated-vm wants --no-node-snapshot on Node >= 20).
     pool: 'forks',
-    execArgv: ['--no-node-snapshot'],
+    execArgv: ['--no-node-snapshot', '--expose-gc'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
