@@ -57,13 +57,16 @@ export interface NodeDescriptor {
 export type ParamsSchema = z.ZodType<Record<string, unknown>>;
 
 /** The builder `defineNode` returns: validates params and returns a {@link NodeOperator}. */
-export type NodeBuilder<S extends ParamsSchema, I, O> = {} extends z.input<S>
+export type NodeBuilder<S extends ParamsSchema, I, O> = Partial<z.input<S>> extends z.input<S>
   ? (params?: z.input<S>) => NodeOperator<I, O>
   : (params: z.input<S>) => NodeOperator<I, O>;
 
 interface RegistryEntry {
   readonly descriptor: () => NodeDescriptor;
-  readonly build: (params: unknown) => NodeOperator<unknown, unknown>;
+  /** Validates params (throws InvalidParamsError); no side effects. */
+  readonly parse: (params: unknown) => Record<string, unknown>;
+  /** Runs the factory on already-validated params. */
+  readonly create: (parsed: Record<string, unknown>) => NodeOperator<unknown, unknown>;
 }
 
 const registry = new Map<string, RegistryEntry>();
@@ -108,18 +111,21 @@ export function defineNode<S extends ParamsSchema, I, O>(
   if (registry.has(type)) {
     throw new InvalidParamsError('defineNode', 'type', `node type '${type}' is already registered`);
   }
-  const build = (params?: z.input<S>): NodeOperator<I, O> => {
-    const parsed = parseParams(type, paramsSchema, params);
+  const parse = (params: unknown): z.output<S> => parseParams(type, paramsSchema, params);
+  const create = (parsed: z.output<S>): NodeOperator<I, O> => {
+    // The spec gets its own deep-frozen copy: changing it can neither reach the running operator nor the reverse.
+    const spec: NodeSpec = deepFreeze({ type, params: structuredClone(parsed) });
     const operator = factory(parsed);
-    const spec: NodeSpec = Object.freeze({ type, params: Object.freeze({ ...parsed }) });
     // A fresh function per builder call so that the spec property never leaks onto a shared operator.
     const node = ((source) => operator(source)) as OperatorFunction<I, O> & { spec: NodeSpec };
     Object.defineProperty(node, 'spec', { value: spec, enumerable: true, writable: false, configurable: false });
     return node;
   };
+  const build = (params?: z.input<S>): NodeOperator<I, O> => create(parse(params));
   let descriptor: NodeDescriptor | undefined;
   registry.set(type, {
-    build: build as (params: unknown) => NodeOperator<unknown, unknown>,
+    parse,
+    create: create as (parsed: Record<string, unknown>) => NodeOperator<unknown, unknown>,
     descriptor: () =>
       (descriptor ??= Object.freeze({
         type,
@@ -160,9 +166,22 @@ function checkSpec(spec: unknown, index?: number): NodeSpec {
  */
 export function fromSpec<I = unknown, O = unknown>(spec: NodeSpec): NodeOperator<I, O> {
   const { type, params } = checkSpec(spec);
+  const entry = entryFor(type);
+  return entry.create(entry.parse(params)) as NodeOperator<I, O>;
+}
+
+function entryFor(type: string): RegistryEntry {
   const entry = registry.get(type);
   if (!entry) throw new UnknownNodeError(type, [...registry.keys()].sort());
-  return entry.build(params) as NodeOperator<I, O>;
+  return entry;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
 }
 
 /**
@@ -170,7 +189,13 @@ export function fromSpec<I = unknown, O = unknown>(spec: NodeSpec): NodeOperator
  * Every spec is validated before any operator is returned, so a bad chain fails as a whole.
  */
 export function fromSpecs<I = unknown, O = unknown>(specs: readonly NodeSpec[]): OperatorFunction<I, O> {
-  const operators = specs.map((spec, i) => fromSpec(checkSpec(spec, i)));
+  // Validate the whole chain before running any factory, so a bad spec late in the list allocates nothing.
+  const validated = specs.map((spec, i) => {
+    const { type, params } = checkSpec(spec, i);
+    const entry = entryFor(type);
+    return { entry, parsed: entry.parse(params) };
+  });
+  const operators = validated.map(({ entry, parsed }) => entry.create(parsed));
   return (source) => (pipe as (...fns: OperatorFunction<unknown, unknown>[]) => OperatorFunction<unknown, unknown>)(...operators)(source) as ReturnType<OperatorFunction<I, O>>;
 }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set-up step of `npm test`: installs the Debian packages the test suite needs, if missing, and says so
+# (like `playwright install --with-deps`). Needs root (or sudo) only when something is missing.
+# The list grows with the suite; each entry is "<command to probe> <Debian package>".
+set -euo pipefail
+REQUIRED=(
+  # Nothing yet: the audio fixtures are committed WAV files. ML/WebRTC suites add espeak-ng, pocketsphinx, chromium.
+)
+missing=()
+for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
+  read -r probe pkg <<<"$entry"
+  command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[setup-test-deps] system packages: all present (${#REQUIRED[@]} required)"
+  exit 0
+fi
+echo "[setup-test-deps] installing missing Debian packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "[setup-test-deps] not root and no sudo: install these packages first: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
