@@ -57,3 +57,6 @@ export { DemandGate, withDemand, currentDemand, type Demand } from './flow/deman
 
 /**** Operators ****/
 export * from './operators/index.js';
+
+/**** Remote execution ****/
+export * from './remote/index.js';

@@ -88,10 +88,8 @@ describe('node model', () => {
       expectTypeOf(scale()).toEqualTypeOf<NodeOperator<number, number>>();
     });
 
-    // Bug in src/node.ts:114: the spec is frozen one level deep only (`Object.freeze({ ...parsed })`), and the
-    // factory received the very same nested objects, so mutating `spec.params.limits` changes both the spec that
-    // would be sent to an executor and the params the local operator closed over. Flip to `it` once fixed.
-    it('nested spec params cannot be changed (bug: spec is only shallow-frozen, src/node.ts:114)', () => {
+    // Regression: the spec was frozen one level deep only and shared nested objects with the factory's params.
+    it('nested spec params cannot be changed', () => {
       const node = scale();
       try {
         (node.spec.params['limits'] as { max: number }).max = 1;
@@ -190,10 +188,8 @@ describe('node model', () => {
       expect(invalidField(() => fromSpecs([good, good, { type: 'test.scale', params: { factor: 'x' } }]))).toBe('factor');
     });
 
-    // src/node.ts:173 builds each operator (calling its factory) while walking the list, so the factories of the
-    // specs before a bad one run although the chain is rejected. Factories are meant to be cheap, but one that
-    // allocates (a model handle, an isolate) would leak. Flip to `it` once every spec is validated first.
-    it('fromSpecs validates every spec before calling any factory (src/node.ts:173)', () => {
+    // Regression: fromSpecs ran the factories of the specs before a bad one; one that allocates would leak.
+    it('fromSpecs validates every spec before calling any factory', () => {
       const before = scaleFactoryCalls;
       expect(() => fromSpecs([{ type: 'test.scale', params: {} }, { type: 'audio.nope', params: {} }])).toThrow(UnknownNodeError);
       expect(scaleFactoryCalls).toBe(before);
