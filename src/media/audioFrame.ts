@@ -89,13 +89,15 @@ export function fromInt16(pcm: Int16Array): Float32Array {
   return out;
 }
 
-/** Converts floats to Int16 PCM, clipping to [-1, 1] and rounding to nearest (×32767 for positive, ×32768 negative). */
+/**
+ * Converts floats to Int16 PCM: ×32768, rounded to nearest, clipped to [-32768, 32767]; the exact inverse of
+ * {@link fromInt16} for every Int16 value.
+ */
 export function toInt16(samples: Float32Array): Int16Array {
   const out = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
-    const s = samples[i]!;
-    const c = s > 1 ? 1 : s < -1 ? -1 : s;
-    out[i] = Math.round(c < 0 ? c * 32768 : c * 32767);
+    const v = Math.round(samples[i]! * 32768);
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
   }
   return out;
 }

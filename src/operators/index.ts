@@ -14,7 +14,7 @@ export { resample, type ResampleParams } from './audio/resample.js';
 export { channelMix, type ChannelMixParams } from './audio/channelMix.js';
 export { audioTransform, type AudioTransformParams } from './audio/audioTransform.js';
 export { energyVad, type EnergyVadParams, type VadAnnotation } from './audio/energyVad.js';
-export { vadTriggeredBuffer, type VadTriggeredBufferParams } from './audio/vadTriggeredBuffer.js';
+export { vadTriggeredBuffer, type VadTriggeredBufferParams, type UtteranceMetadata } from './audio/vadTriggeredBuffer.js';
 
 /**** Text ****/
 export { textTransform, type TextTransformParams } from './text/textTransform.js';
