@@ -16,6 +16,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Programs that talk to a terminal.
     files: ['examples/**', 'bench/**', 'bin/**', 'executor/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
