@@ -23,7 +23,7 @@ function typeOf(p: JsonSchemaProperty): string {
   if (p.enum) return p.enum.map((v) => JSON.stringify(v)).join(' | ');
   if (p.anyOf) return p.anyOf.map(typeOf).join(' | ');
   if (p.type === 'array') return `${p.items ? typeOf(p.items) : 'unknown'}[]`;
-  const base = Array.isArray(p.type) ? p.type.join(' | ') : (p.type ?? 'any');
+  const base = typeof p.type === 'string' ? p.type : (p.type?.join(' | ') ?? 'any');
   const range: string[] = [];
   if (p.exclusiveMinimum !== undefined) range.push(`> ${p.exclusiveMinimum}`);
   if (p.minimum !== undefined) range.push(`≥ ${p.minimum}`);

@@ -24,6 +24,7 @@ describe('examples run as documented', () => {
     expect(stdout).toContain('"What is the weather like today?"');
     expect(stdout).toContain('"Remind me to call my sister tomorrow."');
     for (const n of [1, 2, 3]) expect((await stat(join(dir, `out/utterances/utterance-${n}.wav`))).size).toBeGreaterThan(10_000);
+    expect(stdout).toMatch(/remote\(\): the same chain on executor 127\.0\.0\.1:\d+ found 3 utterance\(s\) .* identical to the local run/);
   });
 
   it('examples/compose-pipeline.ts writes one WAV per utterance into the given directory', async () => {

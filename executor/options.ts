@@ -1,0 +1,113 @@
+/**
+ * Executor options: one zod schema, each field with its unit and default, and the security rule of DESIGN §4
+ * (loopback by default; any other host needs a token unless `insecure: true` is explicit).
+ *
+ * @module
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { InvalidParamsError } from '../src/errors.js';
+import { parseParams } from '../src/node.js';
+
+/**
+ * Limits each executor applies, with the threat each one bounds.
+ * - `maxStreams`: concurrent `Stream` calls; bounds memory and CPU taken by many clients. Call N+1 gets RESOURCE_EXHAUSTED.
+ * - `maxMessageBytes`: size of one received gRPC message (an item's msgpack payload plus ~10 bytes of protobuf framing);
+ *   bounds what one message can make the executor allocate. Larger messages get RESOURCE_EXHAUSTED.
+ * - `maxWindow`: credits granted to one stream; bounds the items the executor holds per stream (a client asking more gets this many).
+ * - `idleTimeoutMs`: a stream with no message in either direction this long is closed (DEADLINE_EXCEEDED); frees
+ *   pipelines of clients that vanished without closing their connection.
+ * - `shutdownGraceMs`: on `close()`, how long open streams may still finish before they are cancelled.
+ */
+export const DEFAULT_EXECUTOR_LIMITS = {
+  maxStreams: 64,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxWindow: 1024,
+  idleTimeoutMs: 60_000,
+  shutdownGraceMs: 5_000,
+} as const;
+
+const pem = z.union([z.string(), z.instanceof(Uint8Array)]);
+
+const ExecutorOptionsSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe("Interface to bind. Default: '127.0.0.1' (loopback only)."),
+    port: z.number().int().min(0).max(65535).default(50051).describe('TCP port; 0 picks a free one. Default: 50051.'),
+    token: z
+      .string()
+      .min(16)
+      .optional()
+      .describe("Shared secret clients send as 'authorization: Bearer <token>'; at least 16 characters. Default: none (no auth)."),
+    insecure: z
+      .boolean()
+      .default(false)
+      .describe('Allow binding a non-loopback host without a token. Default: false.'),
+    tls: z
+      .object({
+        cert: pem.describe('Server certificate chain, PEM.'),
+        key: pem.describe('Private key, PEM.'),
+        ca: pem.optional().describe('CA to verify client certificates (mutual TLS). Default: none (clients not verified).'),
+      })
+      .optional()
+      .describe('Serve TLS instead of plaintext. Default: none (plaintext).'),
+    maxStreams: z.number().int().positive().default(DEFAULT_EXECUTOR_LIMITS.maxStreams).describe('Concurrent Stream calls. Default: 64.'),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(DEFAULT_EXECUTOR_LIMITS.maxMessageBytes)
+      .describe('Largest received gRPC message, bytes. Default: 4194304 (4 MiB).'),
+    maxWindow: z.number().int().positive().default(DEFAULT_EXECUTOR_LIMITS.maxWindow).describe('Largest credit window granted to one stream, items. Default: 1024.'),
+    idleTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.idleTimeoutMs)
+      .describe('Close a stream with no message in either direction for this long, ms. Default: 60000.'),
+    shutdownGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(DEFAULT_EXECUTOR_LIMITS.shutdownGraceMs)
+      .describe('On close(), time open streams get to finish before they are cancelled, ms. Default: 5000.'),
+    modules: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Modules to import before serving (they register extra node types with defineNode). Default: [].'),
+    reflection: z.boolean().default(true).describe('Serve gRPC server reflection (unauthenticated, describes the API only). Default: true.'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .optional()
+      .describe("pino log level (logs go to stderr). Default: env REMOTEMEDIA_LOG_LEVEL, else 'info'."),
+  })
+  .describe('Options of startExecutor() and `remotemedia executor`.');
+
+/** Options of `startExecutor()`; every field is optional. */
+export type ExecutorOptions = z.input<typeof ExecutorOptionsSchema>;
+/** Options with defaults filled in. */
+export type ResolvedExecutorOptions = z.output<typeof ExecutorOptionsSchema>;
+
+/** JSON Schema of the options (docs and `--help` are generated from it). */
+export const executorOptionsJsonSchema = (): Record<string, unknown> =>
+  z.toJSONSchema(ExecutorOptionsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+
+/** True for 127.0.0.0/8, ::1 and 'localhost'. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === '::1' || bare === '::ffff:127.0.0.1';
+}
+
+/** Validates options and applies the bind rule; throws {@link InvalidParamsError} naming the field. */
+export function resolveExecutorOptions(options: ExecutorOptions = {}): ResolvedExecutorOptions {
+  const resolved = parseParams('executor', ExecutorOptionsSchema, options);
+  if (!isLoopbackHost(resolved.host) && resolved.token === undefined && !resolved.insecure) {
+    throw new InvalidParamsError(
+      'executor',
+      'token',
+      `binding '${resolved.host}' (not loopback) requires a token; pass token (or insecure: true to serve anyone who can reach it)`,
+    );
+  }
+  return resolved;
+}

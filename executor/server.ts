@@ -1,0 +1,158 @@
+/**
+ * `startExecutor()`: the gRPC server that runs node chains for `remote()` clients. It serves the `RemoteMedia`
+ * service (Stream, ListNodes, GetStatus), the standard health service and server reflection.
+ *
+ * @module
+ */
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { Server, ServerCredentials, status as Status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { pathToFileURL } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
+import { listNodes } from '../src/node.js';
+import { RemoteMediaService, type GetStatusResponse, type RemoteMediaServer, type StreamMessage } from '../src/remote/gen/remotemedia.js';
+import { errorDataToWire, statusForCode } from '../src/remote/status.js';
+import { bearerChecker } from './auth.js';
+import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './options.js';
+import { packageFile, packageVersion } from './packageFiles.js';
+import { ExecutorStats } from './stats.js';
+import { StreamSession } from './streamSession.js';
+
+/** Fully qualified name of the service, as health checks and reflection list it. */
+export const SERVICE_NAME = 'remotemedia.v1.RemoteMedia';
+
+/** A running executor. */
+export interface Executor {
+  /** The bound port (the real one when `port: 0` was asked). */
+  readonly port: number;
+  /** `host:port` to pass to `remote({ address })`. */
+  readonly address: string;
+  /** The same counters `GetStatus` returns, read in-process. */
+  status(): GetStatusResponse;
+  /**
+   * Drains and stops: stops accepting streams (health NOT_SERVING), lets open streams finish for up to
+   * `shutdownGraceMs`, then cancels the rest with UNAVAILABLE. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an executor.
+ * @example
+ * ```ts
+ * const executor = await startExecutor({ port: 0 });
+ * frames$.pipe(remote({ address: executor.address }, audioBuffer({ samples: 1600 })));
+ * await executor.close();
+ * ```
+ */
+export async function startExecutor(options: ExecutorOptions = {}): Promise<Executor> {
+  const opts = resolveExecutorOptions(options);
+  await import('./builtins.js');
+  for (const module of opts.modules) await import(moduleUrl(module));
+  const log = createLogger(opts);
+  const stats = new ExecutorStats(packageVersion());
+  const sessions = new Set<StreamSession>();
+  const authorized = bearerChecker(opts.token);
+  const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
+  const server = new Server({
+    'grpc.max_receive_message_length': opts.maxMessageBytes,
+    'grpc.max_send_message_length': -1,
+  });
+
+  const unauthenticated: Partial<ServiceError> = { code: Status.UNAUTHENTICATED, details: "missing or wrong 'authorization: Bearer <token>' metadata" };
+  const service: RemoteMediaServer = {
+    stream(call) {
+      if (!authorized(call.metadata)) return rejectStream(call, 'UNAUTHENTICATED', unauthenticated.details!);
+      if (stats.draining) return rejectStream(call, 'UNAVAILABLE', 'executor is shutting down');
+      if (sessions.size >= opts.maxStreams) {
+        stats.rejectedStreams++;
+        return rejectStream(call, 'RESOURCE_EXHAUSTED', `executor is at its limit of ${opts.maxStreams} concurrent streams (maxStreams)`);
+      }
+      const session = new StreamSession(call, {
+        stats,
+        maxWindow: opts.maxWindow,
+        idleTimeoutMs: opts.idleTimeoutMs,
+        log,
+        onClosed: (s) => sessions.delete(s),
+      });
+      sessions.add(session);
+    },
+    listNodes(call, callback) {
+      if (!authorized(call.metadata)) return callback(unauthenticated);
+      const nodes = listNodes().map((n) => ({ ...n, paramsSchemaJson: JSON.stringify(n.paramsSchema) }));
+      callback(null, { nodes });
+    },
+    getStatus(call, callback) {
+      if (!authorized(call.metadata)) return callback(unauthenticated);
+      callback(null, stats.snapshot());
+    },
+  };
+  server.addService(RemoteMediaService, service);
+  health.addToServer(server);
+  if (opts.reflection) new ReflectionService(loadSync(packageFile('proto/remotemedia.proto'))).addToServer(server);
+
+  const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${opts.port}`, serverCredentials(opts), (error, bound) =>
+      error ? reject(new RemoteMediaError('UNAVAILABLE', `executor: cannot bind ${host}:${opts.port}: ${error.message}`, { cause: error })) : resolve(bound),
+    ),
+  );
+  const address = `${host}:${port}`;
+  log.info({ address, tls: opts.tls !== undefined, auth: opts.token !== undefined, nodes: listNodes().length }, 'executor listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      stats.draining = true;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      log.info({ open: sessions.size, graceMs: opts.shutdownGraceMs }, 'executor draining');
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(graceTimer);
+        log.info('executor stopped');
+        resolve();
+      };
+      const graceTimer = setTimeout(() => {
+        for (const session of [...sessions]) session.fail(new RemoteMediaError('UNAVAILABLE', `executor shut down (streams still open after ${opts.shutdownGraceMs} ms grace)`));
+        // Give the error messages a moment to leave before connections are cut.
+        setTimeout(() => {
+          server.forceShutdown();
+          finish();
+        }, 100).unref();
+      }, opts.shutdownGraceMs);
+      server.tryShutdown(finish);
+    }));
+
+  return { port, address, status: () => stats.snapshot(), close };
+}
+
+/** Ends a call that never became a session: the `Error` message, then the matching status. */
+function rejectStream(call: ServerDuplexStream<StreamMessage, StreamMessage>, code: ErrorCode, message: string): void {
+  call.on('data', () => undefined);
+  call.on('error', () => undefined);
+  call.write({ error: errorDataToWire(errorToData(new RemoteMediaError(code, message))) });
+  call.emit('error', { code: statusForCode(code), details: message });
+}
+
+function serverCredentials(opts: ResolvedExecutorOptions): ServerCredentials {
+  if (opts.tls === undefined) return ServerCredentials.createInsecure();
+  const { cert, key, ca } = opts.tls;
+  return ServerCredentials.createSsl(ca === undefined ? null : Buffer.from(ca), [{ cert_chain: Buffer.from(cert), private_key: Buffer.from(key) }], ca !== undefined);
+}
+
+function moduleUrl(module: string): string {
+  return module.startsWith('.') || module.startsWith('/') ? pathToFileURL(resolvePath(module)).href : module;
+}
+
+function createLogger(opts: ResolvedExecutorOptions): Logger {
+  const level = opts.logLevel ?? process.env['REMOTEMEDIA_LOG_LEVEL'] ?? 'info';
+  // stderr: stdout is kept for the CLI's machine-readable "listening" line.
+  return pino({ level, base: { service: 'remotemedia-executor', pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+}
+
