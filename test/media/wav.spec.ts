@@ -9,6 +9,7 @@ import { fromAsyncIterable } from '../../src/flow/pullable.js';
 import type { AudioFrame } from '../../src/media/audioFrame.js';
 import { fromWavFile, readWavFile, toWavFile } from '../../src/media/wav.js';
 import { extensibleFmtBody, fmtBody, int16Bytes, int32Bytes, riffWave } from '../fixtures/wavBytes.js';
+import { concatSamples } from '../helpers/common.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remotemedia-wav-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,15 +30,6 @@ function signal(sampleRate: number, channels: number, frames: number, chunk: num
   return out;
 }
 
-function concat(frames: readonly AudioFrame[]): Float32Array {
-  const out = new Float32Array(frames.reduce((n, f) => n + f.samples.length, 0));
-  let offset = 0;
-  for (const f of frames) {
-    out.set(f.samples, offset);
-    offset += f.samples.length;
-  }
-  return out;
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -93,7 +85,7 @@ describe('toWavFile / readWavFile round trip', () => {
     const { frame, info } = await readWavFile(path);
     expect(info).toEqual(infos[0]);
     expect(frame).toMatchObject({ sampleRate: 16000, channels: 1, pts: 0 });
-    expect(maxAbsDiff(frame.samples, concat(frames))).toBeLessThanOrEqual(0.5 / 32768 + 1e-9);
+    expect(maxAbsDiff(frame.samples, concatSamples(frames))).toBeLessThanOrEqual(0.5 / 32768 + 1e-9);
   });
 
   it('32-bit float stereo: exact, and wavefile reads the header we patched', async () => {
@@ -102,12 +94,12 @@ describe('toWavFile / readWavFile round trip', () => {
     const info = await lastValueFrom(from(frames).pipe(toWavFile(path, { bitDepth: '32f' })));
     expect(info).toEqual({ path, sampleRate: 48000, channels: 2, frames: 4800, durationMs: 100 });
     const { frame } = await readWavFile(path);
-    expect(frame.samples).toEqual(concat(frames));
+    expect(frame.samples).toEqual(concatSamples(frames));
     const bytes = readFileSync(path);
     expect(bytes.readUInt32LE(4)).toBe(bytes.length - 8);
     const parsed = new wavefile.WaveFile(bytes);
     expect(parsed.bitDepth).toBe('32f');
-    expect(Float32Array.from(parsed.getSamples(true, Float64Array))).toEqual(concat(frames));
+    expect(Float32Array.from(parsed.getSamples(true, Float64Array))).toEqual(concatSamples(frames));
   });
 
   it('16-bit copy through fromWavFile → toWavFile is bit-identical in the sample data', async () => {
@@ -136,7 +128,7 @@ describe('fromWavFile', () => {
     expect(chunks.slice(0, 50).every((c) => c.samples.length === 320)).toBe(true);
     expect(chunks[50]!.samples.length).toBe(160);
     expect(chunks.map((c) => c.pts)).toEqual(chunks.map((_, i) => i * 20_000));
-    expect(maxAbsDiff(concat(chunks), concat(frames))).toBeLessThanOrEqual(0.5 / 32768 + 1e-9);
+    expect(maxAbsDiff(concatSamples(chunks), concatSamples(frames))).toBeLessThanOrEqual(0.5 / 32768 + 1e-9);
     const chunks30 = await lastValueFrom(fromWavFile(path, { chunkMs: 30 }).pipe(toArray()));
     expect(chunks30.map((c) => c.samples.length)).toEqual([...Array<number>(33).fill(480), 320]);
   });
@@ -202,7 +194,7 @@ describe('fromWavFile', () => {
       const frames = await lastValueFrom(fromWavFile(path, { chunkMs: 0.5 }).pipe(toArray()));
       expect(frames.map((f) => f.samples.length)).toEqual([4, 2]);
       expect(frames[1]!.pts).toBe(500);
-      const decoded = concat(frames);
+      const decoded = concatSamples(frames);
       pcm.forEach((x, i) => expect(Math.abs(decoded[i]! - x / 32768), codec).toBeLessThan(0.03));
     }
   });

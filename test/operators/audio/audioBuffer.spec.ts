@@ -5,6 +5,7 @@ import { InvalidInputError, InvalidParamsError } from '../../../src/errors.js';
 import type { AudioFrame } from '../../../src/media/audioFrame.js';
 import { audioBuffer } from '../../../src/operators/audio/audioBuffer.js';
 import { marbleTest } from '../../../src/testing/index.js';
+import { concatSamples } from '../../helpers/common.js';
 
 const assertEqual = (a: unknown, e: unknown): void => expect(a).toEqual(e);
 
@@ -17,22 +18,13 @@ function run(frames: readonly AudioFrame[], samples: number): Promise<AudioFrame
   return lastValueFrom(from(frames).pipe(audioBuffer({ samples }), toArray()));
 }
 
-function concat(frames: readonly AudioFrame[]): Float32Array {
-  const out = new Float32Array(frames.reduce((n, f) => n + f.samples.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.samples, at);
-    at += f.samples.length;
-  }
-  return out;
-}
 
 describe('audioBuffer node', () => {
   it('joins 512 + 512 frames into one 1024-frame block', () =>
     marbleTest(({ cold, expectObservable }) => {
       const a = ramp(512, 0, 0);
       const b = ramp(512, 512, 32_000);
-      const x = { samples: concat([a, b]), sampleRate: 16000, channels: 1, pts: 0 };
+      const x = { samples: concatSamples([a, b]), sampleRate: 16000, channels: 1, pts: 0 };
       expectObservable(cold('-a-b-|', { a, b }).pipe(audioBuffer({ samples: 1024 }))).toBe('---x-|', { x });
     }, assertEqual));
 
@@ -54,7 +46,7 @@ describe('audioBuffer node', () => {
     marbleTest(({ cold, expectObservable, expectSubscriptions }) => {
       const [a, b, c] = [ramp(2, 0, 0), ramp(2, 2, 125), ramp(2, 4, 250)];
       const source = cold('-a-b-c-|', { a, b, c });
-      const x = { samples: concat([a, b]), sampleRate: 16000, channels: 1, pts: 0 };
+      const x = { samples: concatSamples([a, b]), sampleRate: 16000, channels: 1, pts: 0 };
       expectObservable(source.pipe(audioBuffer({ samples: 4 })), '-----!').toBe('---x-', { x });
       expectSubscriptions(source.subscriptions).toBe('^----!');
     }, assertEqual));
@@ -74,7 +66,7 @@ describe('audioBuffer node', () => {
     const stereo = ramp(3, 0, 0, 8000, 2);
     const blocks = await run([stereo, ramp(3, 6, 375, 8000, 2)], 4);
     expect(blocks.map((b) => [b.channels, b.samples.length / b.channels])).toEqual([[2, 4], [2, 2]]);
-    expect(Array.from(blocks[0]!.samples)).toEqual(Array.from(concat([stereo, ramp(1, 6, 0, 8000, 2)])));
+    expect(Array.from(blocks[0]!.samples)).toEqual(Array.from(concatSamples([stereo, ramp(1, 6, 0, 8000, 2)])));
   });
 
   it('flushes the pending block when sampleRate or channels change', async () => {
@@ -139,7 +131,7 @@ describe('audioBuffer node', () => {
             return frame;
           });
           const blocks = await run(inputs, samples);
-          expect(concat(blocks)).toEqual(concat(inputs));
+          expect(concatSamples(blocks)).toEqual(concatSamples(inputs));
           // Expected block sizes: runs of consecutive same-format inputs, each cut into full blocks plus a remainder.
           const expected: [number, number, number][] = [];
           for (let i = 0; i < inputs.length; ) {

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { InvalidInputError, InvalidParamsError, RemoteMediaError } from '../../../src/errors.js';
+import { InvalidInputError, RemoteMediaError } from '../../../src/errors.js';
 import type { AudioFrame } from '../../../src/media/audioFrame.js';
 import type { NodeOperator } from '../../../src/node.js';
 import { energyVad, type VadAnnotation } from '../../../src/operators/audio/energyVad.js';
 import { readVad } from '../../../src/operators/audio/internal/vadInternals.js';
 import { marbleTest } from '../../../src/testing/index.js';
+import { invalidParamsField } from '../../helpers/common.js';
 
 const assertEqual = (a: unknown, e: unknown): void => expect(a).toEqual(e);
 
@@ -123,18 +124,9 @@ describe('energyVad node', () => {
   });
 
   it('rejects bad params with InvalidParamsError naming the field', () => {
-    const fieldOf = (f: () => unknown): string => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InvalidParamsError);
-        return (e as InvalidParamsError).field;
-      }
-      throw new Error('expected a throw');
-    };
-    expect(fieldOf(() => energyVad({ frameMs: 0 }))).toBe('frameMs');
-    expect(fieldOf(() => energyVad({ threshold: -0.1 }))).toBe('threshold');
-    expect(fieldOf(() => energyVad({ mode: 'drop' as 'filter' }))).toBe('mode');
+    expect(invalidParamsField(() => energyVad({ frameMs: 0 }))).toBe('frameMs');
+    expect(invalidParamsField(() => energyVad({ threshold: -0.1 }))).toBe('threshold');
+    expect(invalidParamsField(() => energyVad({ mode: 'drop' as 'filter' }))).toBe('mode');
     expect(energyVad().spec).toEqual({ type: 'audio.energyVad', params: { frameMs: 30, threshold: 0.02, mode: 'annotate' } });
   });
 

@@ -7,6 +7,7 @@ import { fromSpec } from '../../../src/node.js';
 import type { AudioFrame } from '../../../src/media/audioFrame.js';
 import { resample, type ResampleParams } from '../../../src/operators/audio/resample.js';
 import { marbleTest } from '../../../src/testing/index.js';
+import { concatSamples } from '../../helpers/common.js';
 
 const assertEqual = (a: unknown, e: unknown): void => expect(a).toEqual(e);
 
@@ -27,15 +28,6 @@ function run(frames: readonly AudioFrame[], params: ResampleParams): Promise<Aud
   return lastValueFrom(from(frames).pipe(resample(params), toArray()));
 }
 
-function concat(frames: readonly AudioFrame[]): Float32Array {
-  const out = new Float32Array(frames.reduce((n, f) => n + f.samples.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.samples, at);
-    at += f.samples.length;
-  }
-  return out;
-}
 
 const shape = (f: AudioFrame): { frames: number; pts: number; sampleRate: number; channels: number } =>
   ({ frames: f.samples.length / f.channels, pts: f.pts, sampleRate: f.sampleRate, channels: f.channels });
@@ -105,7 +97,7 @@ describe('resample node', () => {
 
   it('keeps a 440 Hz sine at 440 Hz, its amplitude and its timing (48 kHz → 16 kHz)', async () => {
     const out = await run(chunked(48000, 480), { rate: 16000 });
-    const samples = concat(out);
+    const samples = concatSamples(out);
     expect(samples.length).toBe(16000);
     // Skip 50 ms at each end, where the signal starts and stops abruptly.
     const middle = samples.subarray(800, 15200);
@@ -135,8 +127,8 @@ describe('resample node', () => {
     const stereo = out.filter((f) => f.channels === 2);
     const mono = out.filter((f) => f.channels === 1);
     expect(out.slice(0, stereo.length)).toEqual(stereo);
-    expect(concat(stereo).length / 2).toBe(1600);
-    expect(concat(mono).length).toBe(320);
+    expect(concatSamples(stereo).length / 2).toBe(1600);
+    expect(concatSamples(mono).length).toBe(320);
     expect(mono[0]!.pts).toBe(500_000);
     expect(destroy).toHaveBeenCalledTimes(2);
   });
@@ -168,7 +160,7 @@ describe('resample node', () => {
   it('converts a frame larger than the converter transfer buffer like the same audio in small chunks', async () => {
     const whole = await run([sine(0, 200_000, 8000)], { rate: 48000, quality: 'linear' });
     const pieces = await run(chunked(200_000, 4000, 8000), { rate: 48000, quality: 'linear' });
-    const [a, b] = [concat(whole), concat(pieces)];
+    const [a, b] = [concatSamples(whole), concatSamples(pieces)];
     expect(a.length).toBe(b.length);
     expect(Math.abs(a.length - 1_200_000)).toBeLessThanOrEqual(1);
     expect(a.findIndex((x, i) => x !== b[i])).toBe(-1);
@@ -182,7 +174,7 @@ describe('resample node', () => {
 
   it.each(['best', 'medium', 'fastest', 'zero-order-hold', 'linear'] as const)("with quality '%s' outputs round(in × out / in) frames", async (quality) => {
     const out = await run(chunked(4410, 1000, 44100), { rate: 48000, quality });
-    expect(Math.abs(concat(out).length - 4800)).toBeLessThanOrEqual(1);
+    expect(Math.abs(concatSamples(out).length - 4800)).toBeLessThanOrEqual(1);
   });
 
   it('property: after flush, output length is within 2 frames of inputFrames × out / in', async () => {
@@ -202,7 +194,7 @@ describe('resample node', () => {
             return f;
           });
           const out = await run(inputs, { rate: outRate, quality });
-          expect(Math.abs(concat(out).length / channels - (at * outRate) / inRate)).toBeLessThanOrEqual(2);
+          expect(Math.abs(concatSamples(out).length / channels - (at * outRate) / inRate)).toBeLessThanOrEqual(2);
         },
       ),
       { numRuns: 60 },

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { InvalidInputError, InvalidParamsError, RemoteMediaError } from '../../../src/errors.js';
+import { InvalidInputError, RemoteMediaError } from '../../../src/errors.js';
 import type { AudioFrame } from '../../../src/media/audioFrame.js';
 import { fromWavFile } from '../../../src/media/wav.js';
 import type { NodeOperator } from '../../../src/node.js';
 import { energyVad } from '../../../src/operators/audio/energyVad.js';
 import { vadTriggeredBuffer, type UtteranceMetadata } from '../../../src/operators/audio/vadTriggeredBuffer.js';
 import { marbleTest } from '../../../src/testing/index.js';
+import { invalidParamsField } from '../../helpers/common.js';
 
 const NODE = 'audio.vadTriggeredBuffer';
 const assertEqual = (a: unknown, e: unknown): void => expect(a).toEqual(e);
@@ -114,20 +115,11 @@ describe('vadTriggeredBuffer node', () => {
   });
 
   it('rejects bad params with InvalidParamsError naming the field', () => {
-    const fieldOf = (f: () => unknown): string => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InvalidParamsError);
-        return (e as InvalidParamsError).field;
-      }
-      throw new Error('expected a throw');
-    };
-    expect(fieldOf(() => vadTriggeredBuffer({ preRollMs: -1 }))).toBe('preRollMs');
-    expect(fieldOf(() => vadTriggeredBuffer({ maxUtteranceMs: 0 }))).toBe('maxUtteranceMs');
-    expect(fieldOf(() => vadTriggeredBuffer({ minSilenceMs: Number.NaN }))).toBe('minSilenceMs');
-    expect(fieldOf(() => vadTriggeredBuffer({ preRollMs: 500, maxUtteranceMs: 500, minSpeechMs: 100 }))).toBe('preRollMs');
-    expect(fieldOf(() => vadTriggeredBuffer({ minSpeechMs: 2000, maxUtteranceMs: 1500 }))).toBe('minSpeechMs');
+    expect(invalidParamsField(() => vadTriggeredBuffer({ preRollMs: -1 }))).toBe('preRollMs');
+    expect(invalidParamsField(() => vadTriggeredBuffer({ maxUtteranceMs: 0 }))).toBe('maxUtteranceMs');
+    expect(invalidParamsField(() => vadTriggeredBuffer({ minSilenceMs: Number.NaN }))).toBe('minSilenceMs');
+    expect(invalidParamsField(() => vadTriggeredBuffer({ preRollMs: 500, maxUtteranceMs: 500, minSpeechMs: 100 }))).toBe('preRollMs');
+    expect(invalidParamsField(() => vadTriggeredBuffer({ minSpeechMs: 2000, maxUtteranceMs: 1500 }))).toBe('minSpeechMs');
     expect(vadTriggeredBuffer().spec).toEqual({
       type: NODE,
       params: { preRollMs: 1000, minSpeechMs: 1000, minSilenceMs: 500, maxUtteranceMs: 10000 },
