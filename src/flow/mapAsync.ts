@@ -6,8 +6,8 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { InvalidParamsError, toNodeError } from '../errors.js';
-import { currentDemand, DemandGate, withDemand } from './demand.js';
-import { FlowQueue, type OverflowPolicy } from './flowQueue.js';
+import { Boundary } from './boundary.js';
+import type { OverflowPolicy } from './flowQueue.js';
 
 /** Options of {@link mapAsync}. */
 export interface MapAsyncOptions {
@@ -45,33 +45,23 @@ export function mapAsync<I, O>(project: (item: I, signal: AbortSignal) => O | Pr
   const overflow = options.overflow ?? 'block';
   return (source) =>
     new Observable<O>((subscriber) => {
-      const downstream = currentDemand();
-      // Towards a boundary downstream we behave like a pullable source: we start no work while it is full.
-      downstream?.attachPullable();
-      const queue = new FlowQueue<I>({ size, overflow, node: NAME, label: options.label });
-      const abort = new AbortController();
       // Results in input order; a slot is filled when its call settles and emitted once all earlier slots are.
       const slots: Array<{ done: boolean; value?: O }> = [];
-      let sourceDone = false;
-      const gate = new DemandGate(() => queue.length === 0 && slots.length < concurrency && (downstream?.ready ?? true));
-
+      const boundary = new Boundary<I>(
+        { size, overflow, node: NAME, label: options.label },
+        // A source reads only when a worker is free and the boundary downstream (if any) has room.
+        (b) => b.queue.length === 0 && slots.length < concurrency && (b.downstream?.ready ?? true),
+      );
+      const abort = new AbortController();
       const fail = (e: unknown): void => subscriber.error(toNodeError(e, NAME));
       const emitReady = (): void => {
         while (slots.length > 0 && slots[0]!.done && !subscriber.closed) subscriber.next(slots.shift()!.value as O);
       };
-      let waitingDownstream = false;
       const pump = (): void => {
-        while (queue.length > 0 && slots.length < concurrency && !subscriber.closed) start(queue.shift() as I);
-        if (sourceDone && queue.length === 0 && slots.length === 0 && !subscriber.closed) subscriber.complete();
-        if (downstream !== undefined && !downstream.ready && !waitingDownstream && !subscriber.closed) {
-          // Our gate also waits on the boundary downstream; wake the source when that one frees room.
-          waitingDownstream = true;
-          void downstream.whenReady().then(() => {
-            waitingDownstream = false;
-            pump();
-          });
-        }
-        gate.notify();
+        while (boundary.queue.length > 0 && slots.length < concurrency && !subscriber.closed) start(boundary.queue.shift() as I);
+        if (boundary.sourceDone && boundary.queue.length === 0 && slots.length === 0 && !subscriber.closed) subscriber.complete();
+        boundary.downstreamReady(pump);
+        boundary.gate.notify();
       };
       const start = (item: I): void => {
         const slot: { done: boolean; value?: O } = { done: false };
@@ -96,31 +86,10 @@ export function mapAsync<I, O>(project: (item: I, signal: AbortSignal) => O | Pr
           },
         );
       };
-
-      const subscription = withDemand(gate, () =>
-        source.subscribe({
-          next(item) {
-            try {
-              queue.offer(item, gate.hasPullableSource);
-            } catch (e) {
-              subscriber.error(e);
-              return;
-            }
-            pump();
-          },
-          error: (e: unknown) => subscriber.error(e),
-          complete() {
-            sourceDone = true;
-            pump();
-          },
-        }),
-      );
+      boundary.connect(source, subscriber, pump);
       return () => {
-        subscription.unsubscribe();
-        downstream?.detachPullable();
         abort.abort();
-        gate.close();
-        queue.close();
+        boundary.close();
       };
     });
 }

@@ -20,8 +20,7 @@
  */
 import { Observable } from 'rxjs';
 import { z } from 'zod';
-import { currentDemand, DemandGate, withDemand } from '../../flow/demand.js';
-import { FlowQueue } from '../../flow/flowQueue.js';
+import { Boundary } from '../../flow/boundary.js';
 import { defineNode, type NodeOperator } from '../../node.js';
 
 const TYPE = 'core.bounded';
@@ -47,58 +46,20 @@ const boundedNode = defineNode(
   ({ size, overflow, label }) =>
     <T>(source: Observable<T>) =>
       new Observable<T>((subscriber) => {
-        const downstream = currentDemand();
-        // Towards a boundary downstream we behave like a pullable source: we hold items while it is full.
-        downstream?.attachPullable();
-        const queue = new FlowQueue<T>({ size, overflow, node: TYPE, label });
-        const upstream = new DemandGate(() => queue.length < size);
-        let sourceDone = false;
+        const boundary = new Boundary<T>({ size, overflow, node: TYPE, label }, (b) => b.queue.length < size);
         let draining = false;
-        let waiting = false;
         const drain = (): void => {
           if (draining) return;
           draining = true;
-          while (queue.length > 0 && !subscriber.closed) {
-            if (downstream !== undefined && !downstream.ready) {
-              if (!waiting) {
-                waiting = true;
-                void downstream.whenReady().then(() => {
-                  waiting = false;
-                  drain();
-                });
-              }
-              break;
-            }
-            subscriber.next(queue.shift() as T);
-            upstream.notify();
+          while (boundary.queue.length > 0 && !subscriber.closed && boundary.downstreamReady(drain)) {
+            subscriber.next(boundary.queue.shift() as T);
+            boundary.gate.notify();
           }
           draining = false;
-          if (sourceDone && queue.length === 0 && !subscriber.closed) subscriber.complete();
+          if (boundary.sourceDone && boundary.queue.length === 0 && !subscriber.closed) subscriber.complete();
         };
-        const subscription = withDemand(upstream, () =>
-          source.subscribe({
-            next(item) {
-              try {
-                queue.offer(item, upstream.hasPullableSource);
-              } catch (e) {
-                subscriber.error(e);
-                return;
-              }
-              drain();
-            },
-            error: (e: unknown) => subscriber.error(e),
-            complete() {
-              sourceDone = true;
-              drain();
-            },
-          }),
-        );
-        return () => {
-          subscription.unsubscribe();
-          downstream?.detachPullable();
-          upstream.close();
-          queue.close();
-        };
+        boundary.connect(source, subscriber, drain);
+        return () => boundary.close();
       }),
   { description: 'Bounded queue with a named overflow policy; pauses pullable sources when full.', input: 'any', output: 'any' },
 );
