@@ -5,3 +5,4 @@
  * @module
  */
 import '../src/operators/index.js';
+import '../src/operators/ml/index.js';

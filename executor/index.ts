@@ -13,3 +13,5 @@ export {
   type ExecutorOptions,
   type ResolvedExecutorOptions,
 } from './options.js';
+export { registerClass, registeredClassNames, type RegisteredClass } from './classes.js';
+export { DEFAULT_PROXY_LIMITS } from './objectsRegistry.js';

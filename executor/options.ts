@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidParamsError } from '../src/errors.js';
 import { parseParams } from '../src/node.js';
+import { DEFAULT_PROXY_LIMITS } from './objectsRegistry.js';
 
 /**
  * Limits each executor applies, with the threat each one bounds.
@@ -75,6 +76,55 @@ const ExecutorOptionsSchema = z
       .default([])
       .describe('Modules to import before serving (they register extra node types with defineNode). Default: [].'),
     reflection: z.boolean().default(true).describe('Serve gRPC server reflection (unauthenticated, describes the API only). Default: true.'),
+    metricsPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe('Serve Prometheus metrics on GET http://<metricsHost>:<metricsPort>/metrics; 0 picks a free port. Default: none (no metrics endpoint).'),
+    metricsHost: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Interface of the metrics endpoint (plain HTTP, no auth: the numbers carry no data). Default: the value of host.'),
+    proxies: z.boolean().default(true).describe('Serve the Session RPC (object proxies). Default: true.'),
+    code: z
+      .boolean()
+      .default(true)
+      .describe('Run user code in sandboxes: shipped proxy classes and core.codeNode chains (--no-code refuses both; registered classes stay). Default: true.'),
+    allowModules: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Bare npm packages shipped code may bundle (they still run inside the sandbox). Default: [] (local imports only).'),
+    sandboxMemoryLimitMb: z.number().int().min(8).default(64).describe('Heap limit of each sandbox isolate, MB. Default: 64.'),
+    sandboxTimeoutMs: z.number().int().positive().default(1000).describe('Longest single call into a sandbox, ms. Default: 1000.'),
+    maxSessions: z.number().int().positive().default(DEFAULT_PROXY_LIMITS.maxSessions).describe('Proxy sessions on this executor (attached or awaiting reconnect). Default: 256.'),
+    maxSessionsPerClient: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_PROXY_LIMITS.maxSessionsPerClient)
+      .describe('Proxy sessions per client (peer IP address). Default: 32.'),
+    maxObjects: z.number().int().positive().default(DEFAULT_PROXY_LIMITS.maxObjects).describe('Proxy objects on this executor. Default: 4096.'),
+    maxObjectsPerClient: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_PROXY_LIMITS.maxObjectsPerClient)
+      .describe('Proxy objects per client (peer IP address). Default: 1024.'),
+    maxIteratorsPerObject: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_PROXY_LIMITS.maxIteratorsPerObject)
+      .describe('Open remote iterators (generator results) per proxy object. Default: 64.'),
+    sessionTtlMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(DEFAULT_PROXY_LIMITS.sessionTtlMs)
+      .describe('How long a dropped proxy session keeps its objects for a reconnect, ms. Default: 30000.'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .optional()

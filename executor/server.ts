@@ -18,6 +18,8 @@ import { errorDataToWire, statusForCode } from '../src/remote/status.js';
 import { bearerChecker } from './auth.js';
 import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './options.js';
 import { packageFile, packageVersion } from './packageFiles.js';
+import { createMetricsRegistry, startMetricsServer, type MetricsServer } from './metrics.js';
+import { createProxyService } from './sessionServer.js';
 import { ExecutorStats } from './stats.js';
 import { StreamSession } from './streamSession.js';
 
@@ -30,6 +32,8 @@ export interface Executor {
   readonly port: number;
   /** `host:port` to pass to `remote({ address })`. */
   readonly address: string;
+  /** `http://host:port/metrics` when `metricsPort` was given. */
+  readonly metricsUrl?: string;
   /** The same counters `GetStatus` returns, read in-process. */
   status(): GetStatusResponse;
   /**
@@ -55,7 +59,9 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   const log = createLogger(opts);
   const stats = new ExecutorStats(packageVersion());
   const sessions = new Set<StreamSession>();
+  let streamIds = 0;
   const authorized = bearerChecker(opts.token);
+  const proxies = createProxyService(opts, stats, log, authorized);
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   const server = new Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
@@ -75,7 +81,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
         stats,
         maxWindow: opts.maxWindow,
         idleTimeoutMs: opts.idleTimeoutMs,
-        log,
+        log: log.child({ stream: ++streamIds, peer: call.getPeer() }),
         onClosed: (s) => sessions.delete(s),
       });
       sessions.add(session);
@@ -87,8 +93,9 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     },
     getStatus(call, callback) {
       if (!authorized(call.metadata)) return callback(unauthenticated);
-      callback(null, stats.snapshot());
+      callback(null, { ...stats.snapshot(), activeObjects: proxies.objectCount });
     },
+    session: (call) => proxies.session(call),
   };
   server.addService(RemoteMediaService, service);
   health.addToServer(server);
@@ -101,7 +108,16 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     ),
   );
   const address = `${host}:${port}`;
-  log.info({ address, tls: opts.tls !== undefined, auth: opts.token !== undefined, nodes: listNodes().length }, 'executor listening');
+  let metrics: MetricsServer | undefined;
+  if (opts.metricsPort !== undefined) {
+    try {
+      metrics = await startMetricsServer(createMetricsRegistry(stats), opts.metricsHost ?? opts.host, opts.metricsPort);
+    } catch (e) {
+      server.forceShutdown();
+      throw e;
+    }
+  }
+  log.info({ address, metrics: metrics?.url, tls: opts.tls !== undefined, auth: opts.token !== undefined, nodes: listNodes().length }, 'executor listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -109,14 +125,15 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
       stats.draining = true;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      void proxies.close();
       log.info({ open: sessions.size, graceMs: opts.shutdownGraceMs }, 'executor draining');
       let done = false;
       const finish = (): void => {
         if (done) return;
         done = true;
         clearTimeout(graceTimer);
-        log.info('executor stopped');
-        resolve();
+        log.info({ totalStreams: stats.totalStreams }, 'executor stopped');
+        void (metrics?.close() ?? Promise.resolve()).then(resolve);
       };
       const graceTimer = setTimeout(() => {
         for (const session of [...sessions]) session.fail(new RemoteMediaError('UNAVAILABLE', `executor shut down (streams still open after ${opts.shutdownGraceMs} ms grace)`));
@@ -129,7 +146,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
       server.tryShutdown(finish);
     }));
 
-  return { port, address, status: () => stats.snapshot(), close };
+  return { port, address, ...(metrics && { metricsUrl: metrics.url }), status: () => ({ ...stats.snapshot(), activeObjects: proxies.objectCount }), close };
 }
 
 /** Ends a call that never became a session: the `Error` message, then the matching status. */

@@ -11,13 +11,14 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { Observable, tap, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
 import { currentDemand, type Demand } from '../src/flow/demand.js';
 import { fromSpec, type NodeSpec } from '../src/node.js';
 import { decodePayload, encodePayload } from '../src/remote/codec.js';
 import type { Data, Open, StreamMessage } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusForCode } from '../src/remote/status.js';
+import { instrumentedChain } from './metricsChain.js';
 import type { ExecutorStats } from './stats.js';
 
 /** What a session needs from its executor. */
@@ -71,6 +72,7 @@ export class StreamSession {
     if (this.state === 'done') return;
     const data = errorToData(error, node);
     if (data.node !== undefined && this.nodeTypes.includes(data.node)) this.ctx.stats.node(data.node).errors++;
+    this.ctx.stats.recordFailure(data.code, data.name);
     this.ctx.log.debug({ code: data.code, node: data.node, err: data.message }, 'stream failed');
     this.close();
     const stack = error instanceof Error && error.cause instanceof Error ? `${data.stack ?? ''}\nCaused by: ${error.cause.stack ?? ''}` : data.stack;
@@ -104,10 +106,7 @@ export class StreamSession {
           this.demand?.detachPullable();
         };
       });
-      for (const [i, operator] of operators.entries()) {
-        const counters = this.ctx.stats.node(specs[i]!.type);
-        chain = operator(chain).pipe(tap(() => counters.itemsOut++));
-      }
+      chain = instrumentedChain(chain, operators, this.nodeTypes, this.ctx.stats);
     } catch (e) {
       return this.fail(e);
     }
@@ -147,6 +146,7 @@ export class StreamSession {
     this.inFlight++;
     this.ctx.stats.trackInFlight(this.inFlight, 1);
     this.queue.push(item);
+    if (this.received === this.granted) this.ctx.stats.creditStalls++;
     this.pump();
   }
 
@@ -165,6 +165,7 @@ export class StreamSession {
       if (this.demand !== undefined && !this.demand.ready) {
         if (!this.waitingForDemand) {
           this.waitingForDemand = true;
+          this.ctx.stats.demandWaits++;
           void this.demand.whenReady().then(() => {
             this.waitingForDemand = false;
             this.pump();

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Set-up step of `npm test`: installs the Debian packages the test suite needs, if missing, and says so
 # (like `playwright install --with-deps`). Needs root (or sudo) only when something is missing.
-# The list grows with the suite; each entry is "<command to probe> <Debian package>".
+# The list grows with the suite; each entry is "<command to probe> <Debian package>"; a probe starting with / is a
+# file that the package installs (for packages without a command).
 set -euo pipefail
 REQUIRED=(
-  # Nothing yet: the audio fixtures are committed WAV files. ML/WebRTC suites add espeak-ng, pocketsphinx, chromium.
+  "chromium chromium"      # WebRTC e2e: real headless browser (playwright-core drives /usr/bin/chromium)
+  "espeak-ng espeak-ng"    # WebRTC e2e: speaks the fake-microphone WAV; ML suite: test utterances and the espeak TTS engine
+  "pocketsphinx_batch pocketsphinx"                               # ML suite: the pocketsphinx STT engine
+  "/usr/share/pocketsphinx/model/en-us/en-us/mdef pocketsphinx-en-us"  # ML suite: its US English model
 )
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
   read -r probe pkg <<<"$entry"
-  command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
+  if [[ "$probe" == /* ]]; then [ -e "$probe" ] || missing+=("$pkg"); else command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg"); fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "[setup-test-deps] system packages: all present (${#REQUIRED[@]} required)"

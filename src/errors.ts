@@ -112,6 +112,27 @@ export class OverflowError extends RemoteMediaError {
   override readonly name = 'OverflowError';
 }
 
+/**
+ * Sandboxed code hit a limit: `DEADLINE_EXCEEDED` (a call ran longer than `timeoutMs`) or `RESOURCE_EXHAUSTED`
+ * (the isolate reached `memoryLimitMb`). The isolate that hit it is disposed; the host keeps serving.
+ */
+export class SandboxLimitError extends RemoteMediaError {
+  override readonly name = 'SandboxLimitError';
+}
+
+/** A call on a proxy that was released (`Symbol.asyncDispose`, `client.release()`, `client.close()`); code `CANCELLED`. */
+export class ProxyDisposedError extends RemoteMediaError {
+  override readonly name = 'ProxyDisposedError';
+}
+
+/**
+ * The executor holds no session or object with the given id (released, expired after the reconnect TTL, or never
+ * created); code `PROTOCOL` (gRPC `FAILED_PRECONDITION`). The message names the id.
+ */
+export class SessionNotFoundError extends RemoteMediaError {
+  override readonly name = 'SessionNotFoundError';
+}
+
 /** Error data as it travels between processes. */
 export interface ErrorData {
   readonly name: string;
@@ -125,6 +146,9 @@ export interface ErrorData {
 const ERROR_CLASSES: Readonly<Record<string, typeof RemoteMediaError | undefined>> = Object.assign(Object.create(null) as object, {
   RemoteMediaError,
   OverflowError,
+  SandboxLimitError,
+  ProxyDisposedError,
+  SessionNotFoundError,
 });
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -161,3 +185,4 @@ export function toNodeError(error: unknown, node: string): RemoteMediaError {
   const message = error instanceof Error ? error.message : String(error);
   return new RemoteMediaError('NODE_FAILED', `${node}: ${message}`, { node, cause: error });
 }
+

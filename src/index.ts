@@ -58,5 +58,8 @@ export { DemandGate, withDemand, currentDemand, type Demand } from './flow/deman
 /**** Operators ****/
 export * from './operators/index.js';
 
+/**** ML operators and engines ****/
+export * from './operators/ml/index.js';
+
 /**** Remote execution ****/
 export * from './remote/index.js';

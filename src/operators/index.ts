@@ -7,6 +7,7 @@ export { passThrough } from './core/passThrough.js';
 export { batch, type BatchParams } from './core/batch.js';
 export { bounded, type BoundedParams } from './core/bounded.js';
 export { calculator, type CalculatorParams } from './core/calculator.js';
+export { codeNode, type CodeNodeParams, type CodeNodeOptions } from './core/codeNode.js';
 
 /**** Audio ****/
 export { audioBuffer, type AudioBufferParams } from './audio/audioBuffer.js';

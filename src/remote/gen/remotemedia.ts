@@ -34,6 +34,61 @@ export const protobufFileName = "remotemedia.proto";
  * Payload bytes are msgpack (msgpackr with moreTypes and the AudioFrame extension, see src/remote/codec.ts).
  */
 
+export enum InvokeOp {
+  INVOKE_OP_UNSPECIFIED = 0,
+  /** INVOKE_OP_CALL - Call method `name` with `args`. */
+  INVOKE_OP_CALL = 1,
+  /** INVOKE_OP_GET - Read property `name`. */
+  INVOKE_OP_GET = 2,
+  /** INVOKE_OP_NEXT - Pull up to `batch_size` items from iterator `name`. */
+  INVOKE_OP_NEXT = 3,
+  /** INVOKE_OP_RETURN - Close iterator `name` early (its finally runs). */
+  INVOKE_OP_RETURN = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function invokeOpFromJSON(object: any): InvokeOp {
+  switch (object) {
+    case 0:
+    case "INVOKE_OP_UNSPECIFIED":
+      return InvokeOp.INVOKE_OP_UNSPECIFIED;
+    case 1:
+    case "INVOKE_OP_CALL":
+      return InvokeOp.INVOKE_OP_CALL;
+    case 2:
+    case "INVOKE_OP_GET":
+      return InvokeOp.INVOKE_OP_GET;
+    case 3:
+    case "INVOKE_OP_NEXT":
+      return InvokeOp.INVOKE_OP_NEXT;
+    case 4:
+    case "INVOKE_OP_RETURN":
+      return InvokeOp.INVOKE_OP_RETURN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return InvokeOp.UNRECOGNIZED;
+  }
+}
+
+export function invokeOpToJSON(object: InvokeOp): string {
+  switch (object) {
+    case InvokeOp.INVOKE_OP_UNSPECIFIED:
+      return "INVOKE_OP_UNSPECIFIED";
+    case InvokeOp.INVOKE_OP_CALL:
+      return "INVOKE_OP_CALL";
+    case InvokeOp.INVOKE_OP_GET:
+      return "INVOKE_OP_GET";
+    case InvokeOp.INVOKE_OP_NEXT:
+      return "INVOKE_OP_NEXT";
+    case InvokeOp.INVOKE_OP_RETURN:
+      return "INVOKE_OP_RETURN";
+    case InvokeOp.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A node instance: registered type and its params as a JSON object. */
 export interface NodeSpec {
   type: string;
@@ -116,6 +171,17 @@ export interface NodeCounters {
   errors: number;
 }
 
+/** Input count and processing time of one node type since the executor started. */
+export interface NodeTiming {
+  type: string;
+  /** Items pushed into this node. */
+  itemsIn: number;
+  /** Median synchronous processing time of one input item in this node, microseconds (from the latency histogram). */
+  p50Us: number;
+  /** 99th percentile of the same, microseconds. */
+  p99Us: number;
+}
+
 export interface GetStatusResponse {
   uptimeMs: number;
   activeStreams: number;
@@ -131,6 +197,96 @@ export interface GetStatusResponse {
   /** Object-proxy sessions (0 until proxies exist). */
   activeSessions: number;
   draining: boolean;
+  /** Times a stream used its last credit (the client had to wait for the executor). */
+  creditStalls: number;
+  /** Items dropped by overflow policies of boundaries inside chains ('drop-oldest' / 'drop-newest'). */
+  overflowDrops: number;
+  /** Sandboxed calls stopped by their time limit. */
+  sandboxTimeouts: number;
+  /** Streams that ended with an error (any code). */
+  failedStreams: number;
+  /** Resident set size of the executor process, bytes. */
+  rssBytes: number;
+  /** Objects held by proxy sessions, attached or waiting for a reconnect. */
+  activeObjects?:
+    | number
+    | undefined;
+  /** Per node type: items in and processing-time quantiles (the /metrics histogram, summarized). */
+  nodeTimings: NodeTiming[];
+}
+
+/** Client → executor on a Session call. `id` numbers requests; the reply carries it back. */
+export interface SessionRequest {
+  id: number;
+  open?: SessionOpen | undefined;
+  create?: CreateObject | undefined;
+  invoke?: Invoke | undefined;
+  release?:
+    | Release
+    | undefined;
+  /** The client is done: dispose the session and its objects now (a call that just ends waits for the TTL). */
+  close?: SessionClose | undefined;
+}
+
+export interface SessionClose {
+}
+
+/** First message: a new session (empty id) or the id of a session to resume within its reconnect TTL. */
+export interface SessionOpen {
+  sessionId: string;
+}
+
+/** Create an object: a class registered on the executor (`class_name`) or shipped code (`code`). */
+export interface CreateObject {
+  className: string;
+  /** Bundled script (an IIFE assigning `__rmModule`), run inside an isolate. */
+  code: string;
+  /** Export of the shipped module holding the class; empty = default export. */
+  exportName: string;
+  /** msgpack array of constructor arguments. */
+  args: Buffer;
+  /** msgpack object: own enumerable state of a shipped instance (restored without running the constructor). */
+  state: Buffer;
+}
+
+export interface Invoke {
+  objectId: string;
+  op: InvokeOp;
+  name: string;
+  /** msgpack array of arguments (CALL). */
+  args: Buffer;
+  batchSize: number;
+}
+
+export interface Release {
+  objectId: string;
+}
+
+/** Executor → client. */
+export interface SessionResponse {
+  id: number;
+  opened?: SessionOpened | undefined;
+  result?: Result | undefined;
+  error?: Error | undefined;
+}
+
+export interface SessionOpened {
+  sessionId: string;
+  /** Bare packages shipped code may bundle. */
+  allowModules: string[];
+  /** False when the executor refuses shipped code (--no-code). */
+  codeEnabled: boolean;
+  /** Objects of a dropped session are kept this long for a reconnect, ms. */
+  ttlMs: number;
+}
+
+export interface Result {
+  /** msgpack value (CALL, GET), or msgpack array of items (NEXT). */
+  value: Buffer;
+  /** Set when the call created something remote: the object id (CREATE) or an iterator id (CALL of a generator). */
+  handle: string;
+  /** NEXT: the iterator finished. */
+  done: boolean;
 }
 
 function createBaseNodeSpec(): NodeSpec {
@@ -1226,6 +1382,135 @@ export const NodeCounters: MessageFns<NodeCounters> = {
   },
 };
 
+function createBaseNodeTiming(): NodeTiming {
+  return { type: "", itemsIn: 0, p50Us: 0, p99Us: 0 };
+}
+
+export const NodeTiming: MessageFns<NodeTiming> = {
+  encode(message: NodeTiming, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.itemsIn !== 0) {
+      writer.uint32(16).uint64(message.itemsIn);
+    }
+    if (message.p50Us !== 0) {
+      writer.uint32(25).double(message.p50Us);
+    }
+    if (message.p99Us !== 0) {
+      writer.uint32(33).double(message.p99Us);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeTiming {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeTiming();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.itemsIn = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.p50Us = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.p99Us = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeTiming {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      itemsIn: isSet(object.itemsIn)
+        ? globalThis.Number(object.itemsIn)
+        : isSet(object.items_in)
+        ? globalThis.Number(object.items_in)
+        : 0,
+      p50Us: isSet(object.p50Us)
+        ? globalThis.Number(object.p50Us)
+        : isSet(object.p50_us)
+        ? globalThis.Number(object.p50_us)
+        : 0,
+      p99Us: isSet(object.p99Us)
+        ? globalThis.Number(object.p99Us)
+        : isSet(object.p99_us)
+        ? globalThis.Number(object.p99_us)
+        : 0,
+    };
+  },
+
+  toJSON(message: NodeTiming): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.itemsIn !== 0) {
+      obj.itemsIn = Math.round(message.itemsIn);
+    }
+    if (message.p50Us !== 0) {
+      obj.p50Us = floatToJson(message.p50Us);
+    }
+    if (message.p99Us !== 0) {
+      obj.p99Us = floatToJson(message.p99Us);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeTiming>, I>>(base?: I): NodeTiming {
+    return NodeTiming.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeTiming>, I>>(object: I): NodeTiming {
+    const message = createBaseNodeTiming();
+    message.type = object.type ?? "";
+    message.itemsIn = object.itemsIn ?? 0;
+    message.p50Us = object.p50Us ?? 0;
+    message.p99Us = object.p99Us ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetStatusResponse(): GetStatusResponse {
   return {
     uptimeMs: 0,
@@ -1238,6 +1523,13 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     version: "",
     activeSessions: 0,
     draining: false,
+    creditStalls: 0,
+    overflowDrops: 0,
+    sandboxTimeouts: 0,
+    failedStreams: 0,
+    rssBytes: 0,
+    activeObjects: undefined,
+    nodeTimings: [],
   };
 }
 
@@ -1272,6 +1564,27 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.draining !== false) {
       writer.uint32(80).bool(message.draining);
+    }
+    if (message.creditStalls !== 0) {
+      writer.uint32(88).uint64(message.creditStalls);
+    }
+    if (message.overflowDrops !== 0) {
+      writer.uint32(96).uint64(message.overflowDrops);
+    }
+    if (message.sandboxTimeouts !== 0) {
+      writer.uint32(104).uint64(message.sandboxTimeouts);
+    }
+    if (message.failedStreams !== 0) {
+      writer.uint32(112).uint64(message.failedStreams);
+    }
+    if (message.rssBytes !== 0) {
+      writer.uint32(120).uint64(message.rssBytes);
+    }
+    if (message.activeObjects !== undefined) {
+      writer.uint32(128).uint32(message.activeObjects);
+    }
+    for (const v of message.nodeTimings) {
+      NodeTiming.encode(v!, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1369,6 +1682,62 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.draining = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.creditStalls = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.overflowDrops = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.sandboxTimeouts = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.failedStreams = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.rssBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.activeObjects = reader.uint32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.nodeTimings.push(NodeTiming.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1423,6 +1792,41 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         ? globalThis.Number(object.active_sessions)
         : 0,
       draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      creditStalls: isSet(object.creditStalls)
+        ? globalThis.Number(object.creditStalls)
+        : isSet(object.credit_stalls)
+        ? globalThis.Number(object.credit_stalls)
+        : 0,
+      overflowDrops: isSet(object.overflowDrops)
+        ? globalThis.Number(object.overflowDrops)
+        : isSet(object.overflow_drops)
+        ? globalThis.Number(object.overflow_drops)
+        : 0,
+      sandboxTimeouts: isSet(object.sandboxTimeouts)
+        ? globalThis.Number(object.sandboxTimeouts)
+        : isSet(object.sandbox_timeouts)
+        ? globalThis.Number(object.sandbox_timeouts)
+        : 0,
+      failedStreams: isSet(object.failedStreams)
+        ? globalThis.Number(object.failedStreams)
+        : isSet(object.failed_streams)
+        ? globalThis.Number(object.failed_streams)
+        : 0,
+      rssBytes: isSet(object.rssBytes)
+        ? globalThis.Number(object.rssBytes)
+        : isSet(object.rss_bytes)
+        ? globalThis.Number(object.rss_bytes)
+        : 0,
+      activeObjects: isSet(object.activeObjects)
+        ? globalThis.Number(object.activeObjects)
+        : isSet(object.active_objects)
+        ? globalThis.Number(object.active_objects)
+        : undefined,
+      nodeTimings: globalThis.Array.isArray(object?.nodeTimings)
+        ? object.nodeTimings.map((e: any) => NodeTiming.fromJSON(e))
+        : globalThis.Array.isArray(object?.node_timings)
+        ? object.node_timings.map((e: any) => NodeTiming.fromJSON(e))
+        : [],
     };
   },
 
@@ -1458,6 +1862,27 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.draining !== false) {
       obj.draining = message.draining;
     }
+    if (message.creditStalls !== 0) {
+      obj.creditStalls = Math.round(message.creditStalls);
+    }
+    if (message.overflowDrops !== 0) {
+      obj.overflowDrops = Math.round(message.overflowDrops);
+    }
+    if (message.sandboxTimeouts !== 0) {
+      obj.sandboxTimeouts = Math.round(message.sandboxTimeouts);
+    }
+    if (message.failedStreams !== 0) {
+      obj.failedStreams = Math.round(message.failedStreams);
+    }
+    if (message.rssBytes !== 0) {
+      obj.rssBytes = Math.round(message.rssBytes);
+    }
+    if (message.activeObjects !== undefined) {
+      obj.activeObjects = Math.round(message.activeObjects);
+    }
+    if (message.nodeTimings?.length) {
+      obj.nodeTimings = message.nodeTimings.map((e) => NodeTiming.toJSON(e));
+    }
     return obj;
   },
 
@@ -1476,6 +1901,1007 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.version = object.version ?? "";
     message.activeSessions = object.activeSessions ?? 0;
     message.draining = object.draining ?? false;
+    message.creditStalls = object.creditStalls ?? 0;
+    message.overflowDrops = object.overflowDrops ?? 0;
+    message.sandboxTimeouts = object.sandboxTimeouts ?? 0;
+    message.failedStreams = object.failedStreams ?? 0;
+    message.rssBytes = object.rssBytes ?? 0;
+    message.activeObjects = object.activeObjects ?? undefined;
+    message.nodeTimings = object.nodeTimings?.map((e) => NodeTiming.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSessionRequest(): SessionRequest {
+  return { id: 0, open: undefined, create: undefined, invoke: undefined, release: undefined, close: undefined };
+}
+
+export const SessionRequest: MessageFns<SessionRequest> = {
+  encode(message: SessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.open !== undefined) {
+      SessionOpen.encode(message.open, writer.uint32(18).fork()).join();
+    }
+    if (message.create !== undefined) {
+      CreateObject.encode(message.create, writer.uint32(26).fork()).join();
+    }
+    if (message.invoke !== undefined) {
+      Invoke.encode(message.invoke, writer.uint32(34).fork()).join();
+    }
+    if (message.release !== undefined) {
+      Release.encode(message.release, writer.uint32(42).fork()).join();
+    }
+    if (message.close !== undefined) {
+      SessionClose.encode(message.close, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.open = SessionOpen.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.create = CreateObject.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.invoke = Invoke.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.release = Release.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.close = SessionClose.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionRequest {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      open: isSet(object.open) ? SessionOpen.fromJSON(object.open) : undefined,
+      create: isSet(object.create) ? CreateObject.fromJSON(object.create) : undefined,
+      invoke: isSet(object.invoke) ? Invoke.fromJSON(object.invoke) : undefined,
+      release: isSet(object.release) ? Release.fromJSON(object.release) : undefined,
+      close: isSet(object.close) ? SessionClose.fromJSON(object.close) : undefined,
+    };
+  },
+
+  toJSON(message: SessionRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.open !== undefined) {
+      obj.open = SessionOpen.toJSON(message.open);
+    }
+    if (message.create !== undefined) {
+      obj.create = CreateObject.toJSON(message.create);
+    }
+    if (message.invoke !== undefined) {
+      obj.invoke = Invoke.toJSON(message.invoke);
+    }
+    if (message.release !== undefined) {
+      obj.release = Release.toJSON(message.release);
+    }
+    if (message.close !== undefined) {
+      obj.close = SessionClose.toJSON(message.close);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionRequest>, I>>(base?: I): SessionRequest {
+    return SessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionRequest>, I>>(object: I): SessionRequest {
+    const message = createBaseSessionRequest();
+    message.id = object.id ?? 0;
+    message.open = (object.open !== undefined && object.open !== null)
+      ? SessionOpen.fromPartial(object.open)
+      : undefined;
+    message.create = (object.create !== undefined && object.create !== null)
+      ? CreateObject.fromPartial(object.create)
+      : undefined;
+    message.invoke = (object.invoke !== undefined && object.invoke !== null)
+      ? Invoke.fromPartial(object.invoke)
+      : undefined;
+    message.release = (object.release !== undefined && object.release !== null)
+      ? Release.fromPartial(object.release)
+      : undefined;
+    message.close = (object.close !== undefined && object.close !== null)
+      ? SessionClose.fromPartial(object.close)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSessionClose(): SessionClose {
+  return {};
+}
+
+export const SessionClose: MessageFns<SessionClose> = {
+  encode(_: SessionClose, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionClose {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionClose();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SessionClose {
+    return {};
+  },
+
+  toJSON(_: SessionClose): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionClose>, I>>(base?: I): SessionClose {
+    return SessionClose.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionClose>, I>>(_: I): SessionClose {
+    const message = createBaseSessionClose();
+    return message;
+  },
+};
+
+function createBaseSessionOpen(): SessionOpen {
+  return { sessionId: "" };
+}
+
+export const SessionOpen: MessageFns<SessionOpen> = {
+  encode(message: SessionOpen, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionOpen {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionOpen();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionOpen {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+    };
+  },
+
+  toJSON(message: SessionOpen): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionOpen>, I>>(base?: I): SessionOpen {
+    return SessionOpen.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionOpen>, I>>(object: I): SessionOpen {
+    const message = createBaseSessionOpen();
+    message.sessionId = object.sessionId ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateObject(): CreateObject {
+  return { className: "", code: "", exportName: "", args: Buffer.alloc(0), state: Buffer.alloc(0) };
+}
+
+export const CreateObject: MessageFns<CreateObject> = {
+  encode(message: CreateObject, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.className !== "") {
+      writer.uint32(10).string(message.className);
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    if (message.exportName !== "") {
+      writer.uint32(26).string(message.exportName);
+    }
+    if (message.args.length !== 0) {
+      writer.uint32(34).bytes(message.args);
+    }
+    if (message.state.length !== 0) {
+      writer.uint32(42).bytes(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateObject {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateObject();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.className = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.exportName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.args = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateObject {
+    return {
+      className: isSet(object.className)
+        ? globalThis.String(object.className)
+        : isSet(object.class_name)
+        ? globalThis.String(object.class_name)
+        : "",
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      exportName: isSet(object.exportName)
+        ? globalThis.String(object.exportName)
+        : isSet(object.export_name)
+        ? globalThis.String(object.export_name)
+        : "",
+      args: isSet(object.args) ? Buffer.from(bytesFromBase64(object.args)) : Buffer.alloc(0),
+      state: isSet(object.state) ? Buffer.from(bytesFromBase64(object.state)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: CreateObject): unknown {
+    const obj: any = {};
+    if (message.className !== "") {
+      obj.className = message.className;
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.exportName !== "") {
+      obj.exportName = message.exportName;
+    }
+    if (message.args.length !== 0) {
+      obj.args = base64FromBytes(message.args);
+    }
+    if (message.state.length !== 0) {
+      obj.state = base64FromBytes(message.state);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateObject>, I>>(base?: I): CreateObject {
+    return CreateObject.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateObject>, I>>(object: I): CreateObject {
+    const message = createBaseCreateObject();
+    message.className = object.className ?? "";
+    message.code = object.code ?? "";
+    message.exportName = object.exportName ?? "";
+    message.args = object.args ?? Buffer.alloc(0);
+    message.state = object.state ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseInvoke(): Invoke {
+  return { objectId: "", op: 0, name: "", args: Buffer.alloc(0), batchSize: 0 };
+}
+
+export const Invoke: MessageFns<Invoke> = {
+  encode(message: Invoke, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.objectId !== "") {
+      writer.uint32(10).string(message.objectId);
+    }
+    if (message.op !== 0) {
+      writer.uint32(16).int32(message.op);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.args.length !== 0) {
+      writer.uint32(34).bytes(message.args);
+    }
+    if (message.batchSize !== 0) {
+      writer.uint32(40).uint32(message.batchSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Invoke {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvoke();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.objectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.op = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.args = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.batchSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Invoke {
+    return {
+      objectId: isSet(object.objectId)
+        ? globalThis.String(object.objectId)
+        : isSet(object.object_id)
+        ? globalThis.String(object.object_id)
+        : "",
+      op: isSet(object.op) ? invokeOpFromJSON(object.op) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      args: isSet(object.args) ? Buffer.from(bytesFromBase64(object.args)) : Buffer.alloc(0),
+      batchSize: isSet(object.batchSize)
+        ? globalThis.Number(object.batchSize)
+        : isSet(object.batch_size)
+        ? globalThis.Number(object.batch_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: Invoke): unknown {
+    const obj: any = {};
+    if (message.objectId !== "") {
+      obj.objectId = message.objectId;
+    }
+    if (message.op !== 0) {
+      obj.op = invokeOpToJSON(message.op);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.args.length !== 0) {
+      obj.args = base64FromBytes(message.args);
+    }
+    if (message.batchSize !== 0) {
+      obj.batchSize = Math.round(message.batchSize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Invoke>, I>>(base?: I): Invoke {
+    return Invoke.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Invoke>, I>>(object: I): Invoke {
+    const message = createBaseInvoke();
+    message.objectId = object.objectId ?? "";
+    message.op = object.op ?? 0;
+    message.name = object.name ?? "";
+    message.args = object.args ?? Buffer.alloc(0);
+    message.batchSize = object.batchSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseRelease(): Release {
+  return { objectId: "" };
+}
+
+export const Release: MessageFns<Release> = {
+  encode(message: Release, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.objectId !== "") {
+      writer.uint32(10).string(message.objectId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Release {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.objectId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Release {
+    return {
+      objectId: isSet(object.objectId)
+        ? globalThis.String(object.objectId)
+        : isSet(object.object_id)
+        ? globalThis.String(object.object_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Release): unknown {
+    const obj: any = {};
+    if (message.objectId !== "") {
+      obj.objectId = message.objectId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Release>, I>>(base?: I): Release {
+    return Release.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Release>, I>>(object: I): Release {
+    const message = createBaseRelease();
+    message.objectId = object.objectId ?? "";
+    return message;
+  },
+};
+
+function createBaseSessionResponse(): SessionResponse {
+  return { id: 0, opened: undefined, result: undefined, error: undefined };
+}
+
+export const SessionResponse: MessageFns<SessionResponse> = {
+  encode(message: SessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.opened !== undefined) {
+      SessionOpened.encode(message.opened, writer.uint32(18).fork()).join();
+    }
+    if (message.result !== undefined) {
+      Result.encode(message.result, writer.uint32(26).fork()).join();
+    }
+    if (message.error !== undefined) {
+      Error.encode(message.error, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.opened = SessionOpened.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = Result.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = Error.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      opened: isSet(object.opened) ? SessionOpened.fromJSON(object.opened) : undefined,
+      result: isSet(object.result) ? Result.fromJSON(object.result) : undefined,
+      error: isSet(object.error) ? Error.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: SessionResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.opened !== undefined) {
+      obj.opened = SessionOpened.toJSON(message.opened);
+    }
+    if (message.result !== undefined) {
+      obj.result = Result.toJSON(message.result);
+    }
+    if (message.error !== undefined) {
+      obj.error = Error.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionResponse>, I>>(base?: I): SessionResponse {
+    return SessionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionResponse>, I>>(object: I): SessionResponse {
+    const message = createBaseSessionResponse();
+    message.id = object.id ?? 0;
+    message.opened = (object.opened !== undefined && object.opened !== null)
+      ? SessionOpened.fromPartial(object.opened)
+      : undefined;
+    message.result = (object.result !== undefined && object.result !== null)
+      ? Result.fromPartial(object.result)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null) ? Error.fromPartial(object.error) : undefined;
+    return message;
+  },
+};
+
+function createBaseSessionOpened(): SessionOpened {
+  return { sessionId: "", allowModules: [], codeEnabled: false, ttlMs: 0 };
+}
+
+export const SessionOpened: MessageFns<SessionOpened> = {
+  encode(message: SessionOpened, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    for (const v of message.allowModules) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.codeEnabled !== false) {
+      writer.uint32(24).bool(message.codeEnabled);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(32).uint32(message.ttlMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionOpened {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionOpened();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.allowModules.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.codeEnabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionOpened {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      allowModules: globalThis.Array.isArray(object?.allowModules)
+        ? object.allowModules.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.allow_modules)
+        ? object.allow_modules.map((e: any) => globalThis.String(e))
+        : [],
+      codeEnabled: isSet(object.codeEnabled)
+        ? globalThis.Boolean(object.codeEnabled)
+        : isSet(object.code_enabled)
+        ? globalThis.Boolean(object.code_enabled)
+        : false,
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SessionOpened): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.allowModules?.length) {
+      obj.allowModules = message.allowModules;
+    }
+    if (message.codeEnabled !== false) {
+      obj.codeEnabled = message.codeEnabled;
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionOpened>, I>>(base?: I): SessionOpened {
+    return SessionOpened.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionOpened>, I>>(object: I): SessionOpened {
+    const message = createBaseSessionOpened();
+    message.sessionId = object.sessionId ?? "";
+    message.allowModules = object.allowModules?.map((e) => e) || [];
+    message.codeEnabled = object.codeEnabled ?? false;
+    message.ttlMs = object.ttlMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseResult(): Result {
+  return { value: Buffer.alloc(0), handle: "", done: false };
+}
+
+export const Result: MessageFns<Result> = {
+  encode(message: Result, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.value.length !== 0) {
+      writer.uint32(10).bytes(message.value);
+    }
+    if (message.handle !== "") {
+      writer.uint32(18).string(message.handle);
+    }
+    if (message.done !== false) {
+      writer.uint32(24).bool(message.done);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Result {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.handle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Result {
+    return {
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      handle: isSet(object.handle) ? globalThis.String(object.handle) : "",
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+    };
+  },
+
+  toJSON(message: Result): unknown {
+    const obj: any = {};
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    if (message.handle !== "") {
+      obj.handle = message.handle;
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Result>, I>>(base?: I): Result {
+    return Result.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Result>, I>>(object: I): Result {
+    const message = createBaseResult();
+    message.value = object.value ?? Buffer.alloc(0);
+    message.handle = object.handle ?? "";
+    message.done = object.done ?? false;
     return message;
   },
 };
@@ -1512,6 +2938,16 @@ export const RemoteMediaService = {
     responseSerialize: (value: GetStatusResponse): Buffer => Buffer.from(GetStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStatusResponse => GetStatusResponse.decode(value),
   },
+  /** Object proxies: one session per call. Objects outlive a dropped call for the reconnect TTL, then are disposed. */
+  session: {
+    path: "/remotemedia.v1.RemoteMedia/Session" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SessionRequest): Buffer => Buffer.from(SessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SessionRequest => SessionRequest.decode(value),
+    responseSerialize: (value: SessionResponse): Buffer => Buffer.from(SessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SessionResponse => SessionResponse.decode(value),
+  },
 } as const;
 
 export interface RemoteMediaServer extends UntypedServiceImplementation {
@@ -1521,6 +2957,8 @@ export interface RemoteMediaServer extends UntypedServiceImplementation {
   listNodes: handleUnaryCall<ListNodesRequest, ListNodesResponse>;
   /** Uptime, stream counts, in-flight items and per-node counters. */
   getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
+  /** Object proxies: one session per call. Objects outlive a dropped call for the reconnect TTL, then are disposed. */
+  session: handleBidiStreamingCall<SessionRequest, SessionResponse>;
 }
 
 export interface RemoteMediaClient extends Client {
@@ -1560,6 +2998,10 @@ export interface RemoteMediaClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStatusResponse) => void,
   ): ClientUnaryCall;
+  /** Object proxies: one session per call. Objects outlive a dropped call for the reconnect TTL, then are disposed. */
+  session(): ClientDuplexStream<SessionRequest, SessionResponse>;
+  session(options: Partial<CallOptions>): ClientDuplexStream<SessionRequest, SessionResponse>;
+  session(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<SessionRequest, SessionResponse>;
 }
 
 export const RemoteMediaClient = makeGenericClientConstructor(
@@ -1577,6 +3019,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

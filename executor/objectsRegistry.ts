@@ -1,0 +1,199 @@
+/**
+ * Proxy sessions and the objects they own, with the limits of DESIGN §4 (each bounds a threat, each tested at N
+ * and N+1 in test/proxy/limits.spec.ts):
+ * - `maxSessions` / `maxSessionsPerClient`: many sessions exhausting memory; a client is a peer IP address.
+ * - `maxObjects` / `maxObjectsPerClient`: one client filling the executor with objects (each shipped object holds
+ *   an isolate context).
+ * - `maxIteratorsPerObject`: open remote generators piling up on one object.
+ * - `sessionTtlMs`: a dropped session keeps its objects this long for a reconnect, then they are disposed.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { RemoteMediaError, SessionNotFoundError } from '../src/errors.js';
+import type { RemoteObject } from './objects.js';
+
+/** Defaults of the proxy limits (executor options of the same names). */
+export const DEFAULT_PROXY_LIMITS = {
+  maxSessions: 256,
+  maxSessionsPerClient: 32,
+  maxObjects: 4096,
+  maxObjectsPerClient: 1024,
+  maxIteratorsPerObject: 64,
+  sessionTtlMs: 30_000,
+} as const;
+
+/** Proxy limits, all required here (the options schema fills defaults). */
+export type ProxyLimits = { -readonly [K in keyof typeof DEFAULT_PROXY_LIMITS]: number };
+
+interface Entry {
+  readonly object: RemoteObject;
+  readonly iterators: Set<number>;
+}
+
+/** One session: its objects, whether a call is attached, and the reconnect timer while none is. */
+export class ProxySession {
+  readonly objects = new Map<string, Entry>();
+  private ttlTimer: NodeJS.Timeout | undefined;
+  attached = true;
+  disposed = false;
+
+  constructor(
+    readonly id: string,
+    readonly client: string,
+    private readonly registry: ObjectRegistry,
+  ) {}
+
+  /** Checks the object limits, then creates and adds an object; a failed creation frees its slot again. */
+  async add(create: () => Promise<RemoteObject>): Promise<string> {
+    this.registry.reserveObject(this.client);
+    let object: RemoteObject;
+    try {
+      object = await create();
+    } catch (e) {
+      this.registry.freeObject(this.client);
+      throw e;
+    }
+    if (this.disposed) {
+      // The session expired while the object was being built.
+      this.registry.freeObject(this.client);
+      await object.dispose().catch(() => undefined);
+      throw new SessionNotFoundError('PROTOCOL', `Session not found: '${this.id}' (disposed while creating an object)`);
+    }
+    const id = this.registry.newObjectId();
+    this.objects.set(id, { object, iterators: new Set() });
+    return id;
+  }
+
+  /** The object `id`, or SessionNotFoundError naming it. */
+  entry(id: string): Entry {
+    const entry = this.objects.get(id);
+    if (entry === undefined) throw new SessionNotFoundError('PROTOCOL', `Object not found: '${id}' in session '${this.id}' (released, expired or never created)`);
+    return entry;
+  }
+
+  /** Records an iterator the object opened; over the limit it is closed at once and the call fails. */
+  async trackIterator(entry: Entry, iterator: number, limit: number): Promise<void> {
+    if (entry.iterators.size >= limit) {
+      await entry.object.return(iterator).catch(() => undefined);
+      throw new RemoteMediaError('RESOURCE_EXHAUSTED', `${entry.object.label}: at its limit of ${limit} open iterators (maxIteratorsPerObject); close one first`);
+    }
+    entry.iterators.add(iterator);
+  }
+
+  async release(id: string): Promise<void> {
+    const entry = this.objects.get(id);
+    if (entry === undefined) return;
+    this.objects.delete(id);
+    this.registry.freeObject(this.client);
+    await entry.object.dispose().catch(() => undefined);
+  }
+
+  /** The call carrying this session went away: keep the objects for `ttlMs`, then dispose them. */
+  detach(ttlMs: number): void {
+    if (this.disposed || !this.attached) return;
+    this.attached = false;
+    this.ttlTimer = setTimeout(() => void this.registry.dispose(this), ttlMs);
+    this.ttlTimer.unref();
+  }
+
+  attach(): void {
+    clearTimeout(this.ttlTimer);
+    this.attached = true;
+  }
+
+  async disposeObjects(): Promise<void> {
+    clearTimeout(this.ttlTimer);
+    this.disposed = true;
+    await Promise.all([...this.objects.keys()].map((id) => this.release(id)));
+  }
+}
+
+/** All sessions of one executor, with per-executor and per-client counts. */
+export class ObjectRegistry {
+  private readonly sessions = new Map<string, ProxySession>();
+  private readonly sessionsByClient = new Map<string, number>();
+  private readonly objectsByClient = new Map<string, number>();
+  private objects = 0;
+  private lastObjectId = 0;
+
+  constructor(
+    readonly limits: ProxyLimits,
+    /** Told the session count after it changed (GetStatus `activeSessions`). */
+    private readonly onSessions: (sessions: number) => void = () => undefined,
+  ) {}
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  get objectCount(): number {
+    return this.objects;
+  }
+
+  /** A new session for `client`, or RESOURCE_EXHAUSTED naming the limit. */
+  open(client: string): ProxySession {
+    if (this.sessions.size >= this.limits.maxSessions) throw exhausted(`executor is at its limit of ${this.limits.maxSessions} proxy sessions (maxSessions)`);
+    const mine = this.sessionsByClient.get(client) ?? 0;
+    if (mine >= this.limits.maxSessionsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxSessionsPerClient} proxy sessions (maxSessionsPerClient)`);
+    const session = new ProxySession(randomUUID(), client, this);
+    this.sessions.set(session.id, session);
+    this.sessionsByClient.set(client, mine + 1);
+    this.onSessions(this.sessions.size);
+    return session;
+  }
+
+  /** The session `id` for a reconnect, or SessionNotFoundError naming it. */
+  resume(id: string): ProxySession {
+    const session = this.sessions.get(id);
+    if (session === undefined || session.disposed) {
+      throw new SessionNotFoundError('PROTOCOL', `Session not found: '${id}' (closed, or expired after the ${this.limits.sessionTtlMs} ms reconnect TTL)`);
+    }
+    session.attach();
+    return session;
+  }
+
+  /** Disposes a session and its objects (client closed it, or its TTL ran out). */
+  async dispose(session: ProxySession): Promise<void> {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    decrement(this.sessionsByClient, session.client);
+    this.onSessions(this.sessions.size);
+    await session.disposeObjects();
+  }
+
+  /** Disposes every session (executor shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => this.dispose(s)));
+  }
+
+  /** @internal Ids are unique across sessions, so a stale proxy can never reach another session's object. */
+  newObjectId(): string {
+    return `o${++this.lastObjectId}`;
+  }
+
+  /** @internal */
+  reserveObject(client: string): void {
+    if (this.objects >= this.limits.maxObjects) throw exhausted(`executor is at its limit of ${this.limits.maxObjects} proxy objects (maxObjects)`);
+    const mine = this.objectsByClient.get(client) ?? 0;
+    if (mine >= this.limits.maxObjectsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxObjectsPerClient} proxy objects (maxObjectsPerClient)`);
+    this.objects++;
+    this.objectsByClient.set(client, mine + 1);
+  }
+
+  /** @internal */
+  freeObject(client: string): void {
+    this.objects--;
+    decrement(this.objectsByClient, client);
+  }
+}
+
+function exhausted(message: string): RemoteMediaError {
+  return new RemoteMediaError('RESOURCE_EXHAUSTED', message);
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
+}

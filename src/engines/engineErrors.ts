@@ -1,0 +1,33 @@
+/**
+ * Errors of the engine layer.
+ * @module
+ */
+import { RemoteMediaError } from '../errors.js';
+
+/**
+ * An engine cannot run on this machine: a binary is not installed, a model directory is empty, a server does not
+ * answer. The message names what to install or which files are expected where. Code `UNAVAILABLE`, but never
+ * {@link RemoteMediaError.retryable}: retrying without installing something gives the same answer.
+ */
+export class EngineUnavailableError extends RemoteMediaError {
+  override readonly name = 'EngineUnavailableError';
+  /** Engine label, e.g. `'pocketsphinx'`. */
+  readonly engine: string;
+  /** What is wrong and how to fix it (the message without the node and engine prefix). */
+  readonly detail: string;
+
+  constructor(engine: string, detail: string, options: { cause?: unknown; node?: string } = {}) {
+    super('UNAVAILABLE', `${options.node === undefined ? '' : `${options.node}: `}engine '${engine}' unavailable: ${detail}`, options);
+    this.engine = engine;
+    this.detail = detail;
+  }
+
+  override get retryable(): boolean {
+    return false;
+  }
+
+  /** The same error attributed to node type `node` (engines do not know which node uses them). */
+  withNode(node: string): EngineUnavailableError {
+    return this.node === undefined ? new EngineUnavailableError(this.engine, this.detail, { node, cause: this }) : this;
+  }
+}

@@ -1,0 +1,77 @@
+/** The sandbox layer on its own: isolate pooling, limits, and code packaging rules. */
+import { describe, expect, it } from 'vitest';
+import { IsolatePool } from '../../src/sandbox/isolatePool.js';
+import { packageModule, packageSource } from '../../src/sandbox/packageCode.js';
+import { RemoteMediaError, SandboxLimitError } from '../../src/errors.js';
+
+class Acc {
+  total = 0;
+  add(x: number): number {
+    this.total += x;
+    return this.total;
+  }
+}
+
+describe('IsolatePool', () => {
+  it('reuses a healthy isolate with a fresh context, and disposes one that hit a limit', async () => {
+    const pool = new IsolatePool({ memoryLimitMb: 16, maxIdle: 1 });
+    const code = packageSource(Acc).code;
+    const first = await pool.createSandbox({ timeoutMs: 100 });
+    await first.load(code);
+    await first.create('', []);
+    expect(await first.call('add', [2])).toEqual({ value: 2 });
+    await first.dispose();
+    expect(pool.isolates).toBe(1);
+    const second = await pool.createSandbox({ timeoutMs: 50 });
+    expect(pool.isolates).toBe(1); // the pooled one
+    await expect(second.call('add', [1])).rejects.toThrow(/no object in this sandbox/);
+    await second.load('var __rmModule = { default: class { spin() { for (;;) {} } } };');
+    await second.create('', []);
+    await expect(second.call('spin', [])).rejects.toBeInstanceOf(SandboxLimitError);
+    expect(second.usable).toBe(false);
+    await second.dispose();
+    expect(pool.isolates).toBe(0);
+    pool.close();
+  });
+
+  it('refuses a memory limit under 8 MB naming the field', () => {
+    expect(() => new IsolatePool({ memoryLimitMb: 7 })).toThrow(expect.objectContaining({ code: 'INVALID_PARAMS', field: 'memoryLimitMb' }));
+  });
+
+  it('a result that cannot leave the sandbox (a function) is a clear error', async () => {
+    const pool = new IsolatePool();
+    const sandbox = await pool.createSandbox();
+    await sandbox.load('var __rmModule = { default: class { f() { return () => 1; } } };');
+    await sandbox.create('', []);
+    await expect(sandbox.call('f', [])).rejects.toThrow(RemoteMediaError);
+    await sandbox.dispose();
+    pool.close();
+  });
+});
+
+describe('code packaging', () => {
+  it('refuses Node built-ins with the reason', async () => {
+    await expect(packageModule(new URL('./fixtures/usesFs.ts', import.meta.url), 'read')).rejects.toThrow(
+      /import 'node:fs' is a Node built-in; shipped code runs in a sandbox without fs, network or process/,
+    );
+  });
+
+  it('bundles an allow-listed bare package and reports it', async () => {
+    const packaged = await packageModule(new URL('../proxy/fixtures/bareImport.ts', import.meta.url), 'UsesZod', { allowModules: ['zod'] });
+    expect(packaged.modules).toEqual(['zod']);
+    const pool = new IsolatePool();
+    const sandbox = await pool.createSandbox();
+    await sandbox.load(packaged.code);
+    await sandbox.create('UsesZod', []);
+    expect(await sandbox.call('parse', [5])).toEqual({ value: 5 });
+    await expect(sandbox.call('parse', ['x'])).rejects.toThrow(/expected number/i);
+    await sandbox.dispose();
+    pool.close();
+  });
+
+  it('refuses native functions and source that is not an expression', () => {
+    expect(() => packageSource(Math.max)).toThrow(/native or bound/);
+    const method = { process(x: number): number { return x; } }.process;
+    expect(() => packageSource(method)).toThrow(/cannot package process/);
+  });
+});
