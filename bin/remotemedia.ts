@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-node-snapshot
 /**
  * `remotemedia` command: `executor` (serve), `nodes` (registry), `run` (a declared pipeline over a file),
  * `health` (gRPC health probe), `bench` (remote streaming benchmark). See `remotemedia --help` and

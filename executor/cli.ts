@@ -27,6 +27,7 @@ interface ExecutorFlags {
   token?: string;
   insecure?: boolean;
   module: string[];
+  preload: string[];
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -78,6 +79,7 @@ export function buildCli(): Command {
     .addOption(env('--metrics-port <n>', 'serve Prometheus metrics on http://<metrics-host>:<n>/metrics (default: off)', 'REMOTEMEDIA_METRICS_PORT', integer))
     .addOption(env('--metrics-host <host>', 'interface of the metrics endpoint (default: --host)', 'REMOTEMEDIA_METRICS_HOST'))
     .addOption(env('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)', 'REMOTEMEDIA_LOG_LEVEL'))
+    .option('--preload <kind:name>', "ML engine to load at start-up, e.g. vad:silero or stt:pocketsphinx (repeatable; default vad:silero)", collect, [])
     .option('--no-reflection', 'do not serve gRPC server reflection')
     .option('--no-proxies', 'do not serve object proxies (the Session RPC)')
     .option('--no-code', 'refuse user code: shipped proxy classes and core.codeNode chains (registered classes still work)')
@@ -102,6 +104,7 @@ export function buildCli(): Command {
         insecure: flags.insecure ?? false,
         modules: flags.module.length > 0 ? flags.module : (process.env['REMOTEMEDIA_MODULES'] ?? '').split(',').filter((m) => m !== ''),
         tls,
+        preload: flags.preload.length > 0 ? flags.preload : undefined,
         maxStreams: flags.maxStreams,
         maxMessageBytes: flags.maxMessageBytes,
         maxWindow: flags.maxWindow,

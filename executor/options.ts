@@ -75,6 +75,10 @@ const ExecutorOptionsSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('Modules to import before serving (they register extra node types with defineNode). Default: [].'),
+    preload: z
+      .array(z.string().regex(/^(vad|stt|tts|respond):[a-z0-9_-]+$/, "must be 'kind:name', e.g. 'vad:silero' or 'stt:pocketsphinx'"))
+      .default(['vad:silero'])
+      .describe("ML engines to load at start-up and keep for the executor's life ('kind:name'), so the first stream pays no model load; a missing engine fails start-up. Default: ['vad:silero'] (ships in npm, no system package)."),
     reflection: z.boolean().default(true).describe('Serve gRPC server reflection (unauthenticated, describes the API only). Default: true.'),
     metricsPort: z
       .number()

@@ -11,6 +11,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { preloadEngines, type EngineRequest } from '../src/engines/index.js';
 import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
 import { listNodes } from '../src/node.js';
 import { RemoteMediaService, type GetStatusResponse, type RemoteMediaServer, type StreamMessage } from '../src/remote/gen/remotemedia.js';
@@ -56,6 +57,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   const opts = resolveExecutorOptions(options);
   await import('./builtins.js');
   for (const module of opts.modules) await import(moduleUrl(module));
+  await preloadEngines(opts.preload.map(engineRequest));
   const log = createLogger(opts);
   const stats = new ExecutorStats(packageVersion());
   const sessions = new Set<StreamSession>();
@@ -173,3 +175,9 @@ function createLogger(opts: ResolvedExecutorOptions): Logger {
   return pino({ level, base: { service: 'remotemedia-executor', pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
 }
 
+
+/** 'stt:pocketsphinx' → { kind: 'stt', name: 'pocketsphinx' } (the option schema checked the form). */
+function engineRequest(entry: string): EngineRequest {
+  const [kind, name] = entry.split(':') as [EngineRequest['kind'], string];
+  return { kind, name };
+}

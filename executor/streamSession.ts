@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
 import { currentDemand, type Demand } from '../src/flow/demand.js';
-import { fromSpec, type NodeSpec } from '../src/node.js';
+import { operatorsFromSpecs, type NodeSpec } from '../src/node.js';
 import { decodePayload, encodePayload } from '../src/remote/codec.js';
 import type { Data, Open, StreamMessage } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusForCode } from '../src/remote/status.js';
@@ -94,7 +94,7 @@ export class StreamSession {
     let chain: Observable<unknown>;
     try {
       const specs: NodeSpec[] = open.nodes.map((node, i) => ({ type: node.type, params: parseParams(node.paramsJson, i, node.type) }));
-      const operators = specs.map((spec) => fromSpec(spec));
+      const operators = operatorsFromSpecs(specs);
       this.nodeTypes = specs.map((spec) => spec.type);
       chain = new Observable<unknown>((subscriber) => {
         this.input = subscriber;

@@ -173,16 +173,18 @@ export function errorFromData(data: ErrorData): RemoteMediaError {
 }
 
 /**
- * Wraps anything a node threw so that it carries the node type: a {@link RemoteMediaError} without a node gets
- * one, any other value becomes `NODE_FAILED` with the original as `cause`.
+ * Wraps anything a node threw so that it carries the node type: a {@link RemoteMediaError} without a node is
+ * attributed to `node` in place (its class, code and fields are kept; the message gets the node prefix), any other
+ * value becomes `NODE_FAILED` with the original as `cause`.
  */
 export function toNodeError(error: unknown, node: string): RemoteMediaError {
   if (error instanceof RemoteMediaError) {
-    if (error.node !== undefined) return error;
-    const wrapped = new RemoteMediaError(error.code, `${node}: ${error.message}`, { node, cause: error, remoteStack: error.remoteStack });
-    return wrapped;
+    if (error.node === undefined) {
+      (error as { node: string | undefined }).node = node;
+      error.message = `${node}: ${error.message}`;
+    }
+    return error;
   }
   const message = error instanceof Error ? error.message : String(error);
   return new RemoteMediaError('NODE_FAILED', `${node}: ${message}`, { node, cause: error });
 }
-

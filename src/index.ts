@@ -23,6 +23,7 @@ export {
   hasNode,
   fromSpec,
   fromSpecs,
+  operatorsFromSpecs,
   isNodeOperator,
   parseParams,
   type NodeSpec,

@@ -185,17 +185,25 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Rebuilds a chain of operators from specs and composes them with `pipe()`; an empty list gives the identity.
- * Every spec is validated before any operator is returned, so a bad chain fails as a whole.
+ * Rebuilds the operators of a chain from specs. Every spec is validated before any factory runs, so a bad spec late
+ * in the list allocates nothing.
+ * @throws {@link UnknownNodeError} / {@link InvalidParamsError} for the first bad spec (its index is in the message).
  */
-export function fromSpecs<I = unknown, O = unknown>(specs: readonly NodeSpec[]): OperatorFunction<I, O> {
-  // Validate the whole chain before running any factory, so a bad spec late in the list allocates nothing.
+export function operatorsFromSpecs(specs: readonly NodeSpec[]): NodeOperator<unknown, unknown>[] {
   const validated = specs.map((spec, i) => {
     const { type, params } = checkSpec(spec, i);
     const entry = entryFor(type);
     return { entry, parsed: entry.parse(params) };
   });
-  const operators = validated.map(({ entry, parsed }) => entry.create(parsed));
+  return validated.map(({ entry, parsed }) => entry.create(parsed));
+}
+
+/**
+ * Rebuilds a chain of operators from specs and composes them with `pipe()`; an empty list gives the identity.
+ * Every spec is validated before any operator is built, so a bad chain fails as a whole.
+ */
+export function fromSpecs<I = unknown, O = unknown>(specs: readonly NodeSpec[]): OperatorFunction<I, O> {
+  const operators = operatorsFromSpecs(specs);
   return (source) => (pipe as (...fns: OperatorFunction<unknown, unknown>[]) => OperatorFunction<unknown, unknown>)(...operators)(source) as ReturnType<OperatorFunction<I, O>>;
 }
 

@@ -25,9 +25,4 @@ export class EngineUnavailableError extends RemoteMediaError {
   override get retryable(): boolean {
     return false;
   }
-
-  /** The same error attributed to node type `node` (engines do not know which node uses them). */
-  withNode(node: string): EngineUnavailableError {
-    return this.node === undefined ? new EngineUnavailableError(this.engine, this.detail, { node, cause: this }) : this;
-  }
 }

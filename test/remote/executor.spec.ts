@@ -178,3 +178,17 @@ async function until(check: () => boolean | Promise<boolean>, withinMs = 2000): 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('executor engine preloading', () => {
+  it('loads the configured engines before serving and refuses a malformed entry', async () => {
+    const { engineCacheStats } = await import('../../src/engines/index.js');
+    const { startExecutor: start } = await import('../../executor/index.js');
+    const executor = await start({ port: 0, logLevel: 'silent', preload: ['vad:silero'] });
+    try {
+      expect(engineCacheStats()).toContainEqual(expect.objectContaining({ kind: 'vad', name: 'silero', pinned: true, loaded: true }));
+    } finally {
+      await executor.close();
+    }
+    await expect(start({ port: 0, logLevel: 'silent', preload: ['silero'] })).rejects.toMatchObject({ code: 'INVALID_PARAMS', field: 'preload.0' });
+  });
+});

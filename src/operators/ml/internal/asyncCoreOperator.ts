@@ -3,7 +3,7 @@
  * processes, HTTP). Same rules as `coreOperator` (core created on subscribe, throws wrapped with the node type,
  * `flush` on complete, `close` once), plus the flow-control contract of `mapAsync` (docs/ARCHITECTURE.md §3):
  * - one item is processed at a time, in order (engine state such as a VAD's recurrent state needs order);
- * - items that arrive while one is processed wait in a {@link FlowQueue} of `size` with an overflow policy;
+ * - items that arrive while one is processed wait in a bounded queue of `queueSize` with an overflow policy;
  * - towards a pullable source upstream it is a boundary: the source reads only when the queue is empty and nothing
  *   is running, so a file → ML chain holds one item per ML node;
  * - towards a boundary downstream it behaves like a pullable source: it starts no item while that one is full.
@@ -14,10 +14,9 @@
  * @internal
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import { EngineUnavailableError } from '../../../engines/engineErrors.js';
-import { toNodeError, type RemoteMediaError } from '../../../errors.js';
-import { currentDemand, DemandGate, withDemand } from '../../../flow/demand.js';
-import { FlowQueue, type OverflowPolicy } from '../../../flow/flowQueue.js';
+import { toNodeError } from '../../../errors.js';
+import { Boundary } from '../../../flow/boundary.js';
+import type { OverflowPolicy } from '../../../flow/flowQueue.js';
 import type { Emit } from '../../../internal/coreOperator.js';
 
 /** A node core whose steps may be asynchronous. */
@@ -38,11 +37,6 @@ export interface AsyncCoreQueueOptions {
   readonly overflow: OverflowPolicy;
 }
 
-/** Like `toNodeError`, but keeps an {@link EngineUnavailableError} an EngineUnavailableError. */
-function nodeError(e: unknown, node: string): RemoteMediaError {
-  return e instanceof EngineUnavailableError ? e.withNode(node) : toNodeError(e, node);
-}
-
 function isPromise(value: unknown): value is Promise<void> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
@@ -55,33 +49,29 @@ export function asyncCoreOperator<I, O>(node: string, createCore: () => AsyncNod
       try {
         core = createCore();
       } catch (e) {
-        subscriber.error(nodeError(e, node));
+        subscriber.error(toNodeError(e, node));
         return undefined;
       }
-      const downstream = currentDemand();
-      downstream?.attachPullable();
-      const queue = new FlowQueue<I>({ size: options.queueSize, overflow: options.overflow, node, label: node });
       const abort = new AbortController();
       let busy = false;
-      let sourceDone = false;
       let flushed = false;
       let closed = false;
-      let waitingDownstream = false;
-      const gate = new DemandGate(() => queue.length === 0 && !busy && (downstream?.ready ?? true));
+      const boundary = new Boundary<I>(
+        { size: options.queueSize, overflow: options.overflow, node, label: node },
+        (b) => b.queue.length === 0 && !busy && (b.downstream?.ready ?? true),
+      );
 
       const close = (): void => {
         if (closed) return;
         closed = true;
         abort.abort();
-        gate.close();
-        queue.close();
-        downstream?.detachPullable();
+        boundary.close();
         core.close?.();
       };
       const fail = (e: unknown): void => {
         if (subscriber.closed) return;
         close();
-        subscriber.error(nodeError(e, node));
+        subscriber.error(toNodeError(e, node));
       };
       const emit: Emit<O> = (item) => {
         if (!subscriber.closed) subscriber.next(item);
@@ -115,59 +105,29 @@ export function asyncCoreOperator<I, O>(node: string, createCore: () => AsyncNod
       };
       const pump = (): void => {
         while (!busy && !subscriber.closed) {
-          if (downstream !== undefined && !downstream.ready) {
-            if (!waitingDownstream) {
-              waitingDownstream = true;
-              void downstream.whenReady().then(() => {
-                waitingDownstream = false;
-                pump();
-              });
-            }
-            return;
-          }
-          if (queue.length > 0) {
-            const item = queue.shift() as I;
+          if (!boundary.downstreamReady(pump)) return;
+          if (boundary.queue.length > 0) {
+            const item = boundary.queue.shift() as I;
             if (step(() => core.push(item, emit, abort.signal))) return;
             continue;
           }
-          if (sourceDone && !flushed) {
+          if (boundary.sourceDone && !flushed) {
             flushed = true;
             if (step(() => core.flush?.(emit, abort.signal))) return;
             continue;
           }
-          if (sourceDone && flushed) {
+          if (boundary.sourceDone && flushed) {
             close();
             subscriber.complete();
             return;
           }
           break;
         }
-        gate.notify();
+        boundary.gate.notify();
       };
 
-      const subscription = withDemand(gate, () =>
-        source.subscribe({
-          next(item) {
-            try {
-              queue.offer(item, gate.hasPullableSource);
-            } catch (e) {
-              fail(e);
-              return;
-            }
-            pump();
-          },
-          error(e: unknown) {
-            close();
-            subscriber.error(e);
-          },
-          complete() {
-            sourceDone = true;
-            pump();
-          },
-        }),
-      );
+      boundary.connect(source, subscriber, pump);
       return () => {
-        subscription.unsubscribe();
         try {
           close();
         } catch {
