@@ -15,12 +15,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { credentials, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { benchFrame, benchRemote } from '../bin/cli/benchWorkload.js';
 import { encodePayload } from '../src/remote/codec.js';
-import { GetStatusResponse, RemoteMediaClient, RemoteMediaService, type StreamMessage } from '../src/remote/gen/remotemedia.js';
+import { RemoteMediaClient } from '../src/remote/gen/remotemedia.js';
 import { connect } from '../src/remote/index.js';
 import { machine, percentile, writeResultsSection } from './lib.js';
+import { startRawEcho } from './rawEcho.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ITEMS = Number(process.argv[2] ?? 20_000);
@@ -45,19 +46,9 @@ async function serve(command: string, args: string[]): Promise<{ child: ChildPro
   return { child, ready };
 }
 
-/** `--serve-raw`: raw grpc-js echo server (Stream echoes data; GetStatus answers a constant). */
+/** `--serve-raw`: the raw grpc-js echo server in this child process; prints its port. */
 async function serveRaw(): Promise<void> {
-  const server = new Server();
-  server.addService(RemoteMediaService, {
-    stream(call: ServerDuplexStream<StreamMessage, StreamMessage>) {
-      call.on('data', (m: StreamMessage) => call.write(m));
-      call.on('end', () => call.end());
-    },
-    listNodes: () => undefined,
-    getStatus: (_call: unknown, callback: (e: null, v: object) => void) => callback(null, GetStatusResponse.fromPartial({ uptimeMs: 1 })),
-    session: () => undefined,
-  } as never);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const { port } = await startRawEcho();
   process.stdout.write(`${JSON.stringify({ port })}\n`);
 }
 

@@ -12,15 +12,16 @@ import { execSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { credentials, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { Subject, type Observable } from 'rxjs';
 import { startExecutor } from '../executor/index.js';
 import { fromAsyncIterable } from '../src/flow/pullable.js';
 import { passThrough } from '../src/operators/core/passThrough.js';
 import { encodePayload } from '../src/remote/codec.js';
-import { RemoteMediaClient, RemoteMediaService, type StreamMessage } from '../src/remote/gen/remotemedia.js';
+import { RemoteMediaClient } from '../src/remote/gen/remotemedia.js';
 import { remote } from '../src/remote/index.js';
 import { percentile, writeResultsSection } from './lib.js';
+import { startRawEcho } from './rawEcho.js';
 
 const SERVE = process.argv[2] === '--serve';
 const THROUGHPUT_ITEMS = Number((SERVE ? undefined : process.argv[2]) ?? 20_000);
@@ -31,23 +32,6 @@ interface Measure {
   itemsPerSec: number;
   p50Us: number;
   p99Us: number;
-}
-
-/** A server that echoes every data message of a Stream call: the transport floor. */
-async function startRawEcho(): Promise<{ address: string; close(): void }> {
-  const server = new Server();
-  server.addService(RemoteMediaService, {
-    stream(call: ServerDuplexStream<StreamMessage, StreamMessage>) {
-      call.on('data', (m: StreamMessage) => call.write(m));
-      call.on('end', () => call.end());
-    },
-    listNodes: () => undefined,
-    getStatus: () => undefined,
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  return { address: `127.0.0.1:${port}`, close: () => server.forceShutdown() };
 }
 
 async function rawThroughput(client: RemoteMediaClient, payload: Buffer, n: number): Promise<number> {

@@ -1,6 +1,4 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
@@ -8,29 +6,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEngines, engineCacheStats, MODELS_ENV, preloadEngines } from '../../src/engines/index.js';
 import { textToSpeech } from '../../src/operators/ml/textToSpeech.js';
 import { KOKORO_ID, writeStandInKokoro } from '../fixtures/ml/modelDirs.js';
+import { startRecordingHub, type RecordingHub } from '../fixtures/ml/recordingHub.js';
 
 let tmp = '';
 let models = '';
-let hub: Server;
-const hubRequests: string[] = [];
+let hub: RecordingHub;
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'rm-kokoro-'));
   models = path.join(tmp, 'models');
   writeStandInKokoro(models);
-  // A hub on loopback that records requests: loading must never ask it for anything.
-  hub = createServer((req, res) => {
-    hubRequests.push(req.url ?? '');
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => hub.listen(0, '127.0.0.1', resolve));
-  const { env } = await import('@huggingface/transformers');
-  env.remoteHost = `http://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
+  // Loading must never ask a hub for anything: this one records every request.
+  hub = await startRecordingHub();
 });
 
 afterAll(async () => {
   await closeEngines();
-  await new Promise<void>((resolve) => hub.close(() => resolve()));
+  await hub.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -47,7 +39,7 @@ describe('kokoro engine (stand-in ONNX model)', () => {
       expect(Math.max(...f.samples)).toBeGreaterThan(0.001);
     }
     expect(frames[1]!.pts).toBeCloseTo((frames[0]!.samples.length / 24_000) * 1e6, 6);
-    expect(hubRequests).toEqual([]);
+    expect(hub.requests).toEqual([]);
   });
 
   it('passes speed to the model (the stand-in scales its output by it)', async () => {
@@ -79,7 +71,7 @@ describe('kokoro engine (stand-in ONNX model)', () => {
     expect((error as Error).message).toMatch(/config\.json, tokenizer\.json, tokenizer_config\.json, onnx\/model_quantized\.onnx/);
     const noDir = await firstValueFrom(from(['Hi.']).pipe(textToSpeech({ engine: 'kokoro' }))).catch((e: unknown) => e);
     expect((noDir as Error).message).toMatch(/set modelDir or \$REMOTEMEDIA_MODELS/);
-    expect(hubRequests).toEqual([]);
+    expect(hub.requests).toEqual([]);
   });
 
   it('rejects an unknown voice with the voices kokoro-js knows', async () => {

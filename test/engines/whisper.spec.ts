@@ -1,6 +1,4 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
@@ -9,12 +7,12 @@ import { closeEngines, MODELS_ENV } from '../../src/engines/index.js';
 import { fromAsyncIterable } from '../../src/flow/pullable.js';
 import { speechToText } from '../../src/operators/ml/speechToText.js';
 import { WHISPER_ID, writeStandInWhisper } from '../fixtures/ml/modelDirs.js';
+import { startRecordingHub, type RecordingHub } from '../fixtures/ml/recordingHub.js';
 import { speak } from '../fixtures/ml/speech.js';
 
 let tmp = '';
 let models = '';
-let hub: Server;
-const hubRequests: string[] = [];
+let hub: RecordingHub;
 const SR = 16_000;
 const utterance = (seconds: number, pts: number) => ({
   samples: Float32Array.from({ length: seconds * SR }, (_, i) => 0.1 * Math.sin(i / 7)),
@@ -27,18 +25,13 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'rm-whisper-'));
   models = path.join(tmp, 'models');
   writeStandInWhisper(models);
-  hub = createServer((req, res) => {
-    hubRequests.push(req.url ?? '');
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => hub.listen(0, '127.0.0.1', resolve));
-  const { env } = await import('@huggingface/transformers');
-  env.remoteHost = `http://127.0.0.1:${(hub.address() as AddressInfo).port}/`;
+  // Loading must never ask a hub for anything: this one records every request.
+  hub = await startRecordingHub();
 });
 
 afterAll(async () => {
   await closeEngines();
-  await new Promise<void>((resolve) => hub.close(() => resolve()));
+  await hub.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -51,7 +44,7 @@ describe('whisper engine (stand-in ONNX encoder + merged decoder)', () => {
       { text: 'hello world', startPts: 0, endPts: 1_000_000, engine: 'whisper' },
       { text: 'hello world', startPts: 3_000_000, endPts: 5_000_000, engine: 'whisper' },
     ]);
-    expect(hubRequests).toEqual([]);
+    expect(hub.requests).toEqual([]);
   });
 
   it('reads REMOTEMEDIA_MODELS when modelDir is not given', async () => {
@@ -70,7 +63,7 @@ describe('whisper engine (stand-in ONNX encoder + merged decoder)', () => {
     expect(error).toMatchObject({ code: 'UNAVAILABLE', node: 'ml.speechToText', name: 'EngineUnavailableError' });
     expect((error as Error).message).toContain(`${empty}/${WHISPER_ID}`);
     expect((error as Error).message).toMatch(/preprocessor_config\.json.*onnx\/encoder_model\.onnx, onnx\/decoder_model_merged\.onnx/);
-    expect(hubRequests).toEqual([]);
+    expect(hub.requests).toEqual([]);
   });
 
   const real = process.env[MODELS_ENV];
