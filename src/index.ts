@@ -62,5 +62,8 @@ export * from './operators/index.js';
 /**** ML operators and engines ****/
 export * from './operators/ml/index.js';
 
+/**** WebRTC ****/
+export * from './media/webrtc/index.js';
+
 /**** Remote execution ****/
 export * from './remote/index.js';

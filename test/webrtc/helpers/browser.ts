@@ -1,0 +1,110 @@
+/**
+ * Real headless Chromium (Debian `chromium`, driven by playwright-core; never a downloaded browser) with a fake
+ * microphone that plays a WAV file once, and an espeak-ng WAV generator for that microphone.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import wavefile from 'wavefile';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** True when the system packages the browser tests need are installed. */
+export function browserAvailable(): boolean {
+  return existsSync(CHROMIUM) && hasCommand('espeak-ng');
+}
+
+function hasCommand(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Speaks `text` with espeak-ng into a 16-bit mono WAV with `leadS` seconds of silence before and `tailS` after
+ * (the silence after the speech ends the utterance; the fake mic stops at the end of the file).
+ */
+export function speechWav(
+  text: string,
+  options: { leadS?: number; tailS?: number; dir?: string } = {},
+): { path: string; speechEndS: number; speechDurationMs: number; cleanup: () => void } {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rm-webrtc-'));
+  const raw = join(dir, 'raw.wav');
+  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', raw, text]);
+  const wav = new wavefile.WaveFile(readFileSync(raw));
+  const rate = (wav.fmt as { sampleRate: number }).sampleRate;
+  const speech = wav.getSamples(false, Int16Array) as unknown as Int16Array;
+  const lead = Math.round((options.leadS ?? 0.5) * rate);
+  const tail = Math.round((options.tailS ?? 2) * rate);
+  const out = new Int16Array(lead + speech.length + tail);
+  out.set(speech, lead);
+  const padded = new wavefile.WaveFile();
+  padded.fromScratch(1, rate, '16', out);
+  const path = join(dir, 'mic.wav');
+  writeFileSync(path, padded.toBuffer());
+  // Audible speech: first to last sample above 1 % of full scale (espeak pads its output with near-silence).
+  const loud = (v: number) => Math.abs(v) > 328;
+  const first = speech.findIndex(loud);
+  let last = speech.length - 1;
+  while (last > 0 && !loud(speech[last]!)) last--;
+  return {
+    path,
+    speechEndS: (lead + last + 1) / rate,
+    speechDurationMs: ((last + 1 - Math.max(0, first)) / rate) * 1000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Launches Chromium whose microphone plays `wavPath` once (`%noloop`). Close it in `finally`/`afterAll`. */
+export async function launchWithFakeMic(wavPath: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wavPath}%noloop`,
+      '--allow-loopback-in-peer-connection',
+      '--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+/** What the page exposes as `window.remotemedia`. */
+export interface PageState {
+  status: string;
+  peerId: string | null;
+  events: Array<Record<string, unknown>>;
+  eventTimes: number[];
+  transcripts: string[];
+  replies: string[];
+  errors: Array<Record<string, unknown>>;
+  latencyMs: number[];
+  rttMs: number[];
+  micMaxRms: number;
+  replyMaxRms: number;
+  replySoundMs: number;
+  connectMs: number | null;
+  dataChannelOpenMs: number | null;
+  jitterBufferMs: number | null;
+  speechEndAt: number[];
+  playbackStartedAt: number[];
+  micOnsetAt: number[];
+  replyOnsetAt: number[];
+}
+
+/**
+ * Voice-to-voice latency from onsets, independent of level thresholds at the fading end of a sentence: the reply's
+ * onset minus the mic's onset minus the audible speech duration of the WAV (both onsets from the page's WebAudio
+ * AnalyserNodes, so the browser's capture and render buffering is included, as a listener would hear it).
+ */
+export function voiceToVoiceMs(state: PageState, speechDurationMs: number, index = 0): number {
+  return Math.round(state.replyOnsetAt[index]! - state.micOnsetAt[index]! - speechDurationMs);
+}
