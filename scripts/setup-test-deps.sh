@@ -9,6 +9,7 @@ REQUIRED=(
   "espeak-ng espeak-ng"    # WebRTC e2e: speaks the fake-microphone WAV; ML suite: test utterances and the espeak TTS engine
   "pocketsphinx_batch pocketsphinx"                               # ML suite: the pocketsphinx STT engine
   "/usr/share/pocketsphinx/model/en-us/en-us/mdef pocketsphinx-en-us"  # ML suite: its US English model
+  "kubectl kubernetes-client"                                     # production suite: renders executor/k8s with kubectl kustomize
 )
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do

@@ -6,12 +6,12 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebRtcServer, type WebRtcServer } from '../../src/media/webrtc/server.js';
-import { browserAvailable, launchWithFakeMic, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
+import { launchWithFakeMic, requireE2ePackages, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
 import { echoUtterances } from '../webrtc/helpers/echoPipeline.js';
 
-const available = browserAvailable();
 
-describe.skipIf(!available)('webrtc e2e: real Chromium, fake mic, echo pipeline', () => {
+describe('webrtc e2e: real Chromium, fake mic, echo pipeline', () => {
+  beforeAll(() => requireE2ePackages());
   let server: WebRtcServer;
   let browser: Browser | undefined;
   let wav: ReturnType<typeof speechWav>;

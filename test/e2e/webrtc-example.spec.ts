@@ -3,13 +3,11 @@
  * press Connect, speak (fake mic), and hear the reply; then it exits cleanly.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { browserAvailable, launchWithFakeMic, speechWav, type PageState } from '../webrtc/helpers/browser.js';
+import { launchWithFakeMic, requireE2ePackages, speechWav, type PageState } from '../webrtc/helpers/browser.js';
 
-const canTalk = browserAvailable() && existsSync('/usr/share/pocketsphinx/model/en-us/en-us');
 
 async function startExample(args: string[]) {
   const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['examples/webrtc-voice.ts', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -35,7 +33,8 @@ describe('examples/webrtc-voice.ts', () => {
     }
   }, 30_000);
 
-  it.skipIf(!canTalk)('open the URL, press Connect, talk, hear the reply (voice pipeline, real Chromium)', async () => {
+  it('open the URL, press Connect, talk, hear the reply (voice pipeline, real Chromium)', async () => {
+    requireE2ePackages({ pocketsphinx: true });
     const wav = speechWav('What is the weather like today?', { leadS: 0.5, tailS: 3 });
     const { child, url } = await startExample(['--phrases', 'what is the weather like today|please turn on the kitchen lights']);
     const browser = await launchWithFakeMic(wav.path);

@@ -4,7 +4,6 @@
  * - real Chromium (fake mic) hears its utterance echoed back through the executor;
  * - barge-in and disconnect unsubscribe the pipeline, which cancels the executor's stream (counted there).
  */
-import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { map, mergeMap, of, pipe, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { energyVad } from '../../src/operators/audio/energyVad.js';
 import { vadTriggeredBuffer } from '../../src/operators/audio/vadTriggeredBuffer.js';
 import { remote } from '../../src/remote/index.js';
 import { childExecutor, type TestExecutor } from '../remote/helpers/executors.js';
-import { browserAvailable, launchWithFakeMic, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
+import { launchWithFakeMic, requireE2ePackages, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
 import { tone, WeriftClient } from '../webrtc/helpers/weriftClient.js';
 
 // Microphone audio is a push source: a burst (network hiccup, or this test sending faster than real time) must not
@@ -74,7 +73,8 @@ describe('webrtc with remote(): processing on a separate executor process', () =
     }
   }, 60_000);
 
-  describe.skipIf(!browserAvailable())('in real Chromium', () => {
+  describe('in real Chromium', () => {
+    beforeAll(() => requireE2ePackages({ pocketsphinx: true }));
     let browser: Browser | undefined;
     let wav: ReturnType<typeof speechWav>;
     beforeAll(async () => {
@@ -112,7 +112,7 @@ describe('webrtc with remote(): processing on a separate executor process', () =
       }
     }, 60_000);
 
-    it.skipIf(!existsSync('/usr/share/pocketsphinx/model/en-us/en-us'))(
+    it(
       'the ML part behind remote(): Silero vad → vadTriggeredBuffer → pocketsphinx → respond(echo) → espeak on the executor',
       async () => {
         const live = { address: executor.address, window: 64, overflow: 'drop-oldest' } as const;

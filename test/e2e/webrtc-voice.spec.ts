@@ -3,18 +3,17 @@
  * `vadTriggeredBuffer` → `speechToText('pocketsphinx')` → `respond('echo')` → `textToSpeech('espeak')` → the spoken
  * reply back to the browser, measured there with WebAudio; transcript and reply on the data channel.
  */
-import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebRtcServer, type WebRtcServer } from '../../src/media/webrtc/server.js';
 import { webrtcVoicePipeline } from '../../src/media/webrtc/voicePipelines.js';
-import { browserAvailable, launchWithFakeMic, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
+import { launchWithFakeMic, requireE2ePackages, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
 
 const SENTENCE = 'please turn on the kitchen lights';
 const PHRASES = [SENTENCE, 'what is the weather like today', 'remind me to call my sister tomorrow', 'open the door', 'good morning'];
-const hasPocketsphinx = existsSync('/usr/share/pocketsphinx/model/en-us/en-us');
 
-describe.skipIf(!browserAvailable() || !hasPocketsphinx)('webrtc e2e: real Chromium, Silero vad + pocketsphinx', () => {
+describe('webrtc e2e: real Chromium, Silero vad + pocketsphinx', () => {
+  beforeAll(() => requireE2ePackages({ pocketsphinx: true }));
   let browser: Browser | undefined;
   let server: WebRtcServer;
   let wav: ReturnType<typeof speechWav>;

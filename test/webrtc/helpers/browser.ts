@@ -11,9 +11,18 @@ import wavefile from 'wavefile';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** True when the system packages the browser tests need are installed. */
-export function browserAvailable(): boolean {
-  return existsSync(CHROMIUM) && hasCommand('espeak-ng');
+const POCKETSPHINX_MODEL = '/usr/share/pocketsphinx/model/en-us/en-us';
+
+/**
+ * Fails (never skips) when a browser e2e prerequisite is missing, naming the Debian packages to install;
+ * `npm test`'s set-up step (scripts/setup-test-deps.sh) installs them on a fresh machine.
+ */
+export function requireE2ePackages(options: { pocketsphinx?: boolean } = {}): void {
+  const missing: string[] = [];
+  if (!existsSync(CHROMIUM)) missing.push('chromium');
+  if (!hasCommand('espeak-ng')) missing.push('espeak-ng');
+  if (options.pocketsphinx === true && (!hasCommand('pocketsphinx_batch') || !existsSync(POCKETSPHINX_MODEL))) missing.push('pocketsphinx', 'pocketsphinx-en-us');
+  if (missing.length > 0) throw new Error(`missing system packages for the browser e2e tests: apt-get install -y ${missing.join(' ')}`);
 }
 
 function hasCommand(name: string): boolean {
