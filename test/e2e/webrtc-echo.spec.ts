@@ -3,36 +3,19 @@
  * served page, connects over /ws, and the server echoes each utterance back (energyVad → vadTriggeredBuffer → the
  * utterance as reply). The page measures the received audio with WebAudio and the voice-to-voice latency.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebRtcServer, type WebRtcServer } from '../../src/media/webrtc/server.js';
-import { launchWithFakeMic, requireE2ePackages, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserSession, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
 import { echoUtterances } from '../webrtc/helpers/echoPipeline.js';
 
 
 describe('webrtc e2e: real Chromium, fake mic, echo pipeline', () => {
-  beforeAll(() => requireE2ePackages());
-  let server: WebRtcServer;
-  let browser: Browser | undefined;
-  let wav: ReturnType<typeof speechWav>;
-
-  beforeAll(async () => {
-    wav = speechWav('Please turn on the kitchen lights.', { leadS: 0.5, tailS: 2.5 });
-    server = await startWebRtcServer({ port: 0, pipeline: echoUtterances(), warn: () => undefined });
-    browser = await launchWithFakeMic(wav.path);
-  }, 30_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    wav?.cleanup();
-  });
+  const session = browserSession('Please turn on the kitchen lights.', () => echoUtterances());
 
   it('connects, hears its utterance echoed back (non-silent, measured with WebAudio), reports latency, and cleans up', async () => {
-    const page = await browser!.newPage();
+    const page = await session.browser.newPage();
     const messages: string[] = [];
     page.on('console', (m) => messages.push(m.text()));
-    await page.goto(server.url);
+    await page.goto(session.server.url);
     await page.click('#connect');
     const read = () => page.evaluate(() => (globalThis as unknown as { remotemedia: PageState }).remotemedia);
     await page.waitForFunction(() => (globalThis as unknown as { remotemedia: PageState }).remotemedia.status === 'connected', undefined, { timeout: 10_000 });
@@ -46,7 +29,7 @@ describe('webrtc e2e: real Chromium, fake mic, echo pipeline', () => {
     expect(state.replySoundMs).toBeGreaterThan(500); // about as long as the spoken sentence
     // echo = no processing time: voice-to-voice ≈ vadTriggeredBuffer's 300 ms of silence (part of it the fading
     // end of the sentence) + 100 ms pre-roll + transport + jitter buffer
-    const v2v = voiceToVoiceMs(state, wav.speechDurationMs);
+    const v2v = voiceToVoiceMs(state, session.wav.speechDurationMs);
     expect(v2v).toBeGreaterThan(50);
     expect(v2v).toBeLessThan(1000);
     expect(state.latencyMs.length).toBeGreaterThanOrEqual(1); // the page's own clock measured it too
@@ -54,7 +37,7 @@ describe('webrtc e2e: real Chromium, fake mic, echo pipeline', () => {
     // data channel opens right after the connection and the first round trip is fast
     expect(state.dataChannelOpenMs! - state.connectMs!).toBeLessThan(500);
     expect(state.rttMs[0]).toBeLessThan(300);
-    const info = server.connections()[0]!;
+    const info = session.server.connections()[0]!;
     expect(info).toMatchObject({ state: 'connected', dataChannelOpen: true, droppedFrames: 0 });
     expect(info.inputFrames).toBeGreaterThan(100);
     console.warn(
@@ -64,8 +47,8 @@ describe('webrtc e2e: real Chromium, fake mic, echo pipeline', () => {
 
     await page.evaluate(() => (globalThis as unknown as { remotemediaDisconnect(): void }).remotemediaDisconnect());
     const end = Date.now() + 5000;
-    while (server.resources().peers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    expect(server.resources()).toMatchObject({ peers: 0, sessions: 0, pipelines: 0, pacers: 0, timers: 0 });
+    while (session.server.resources().peers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(session.server.resources()).toMatchObject({ peers: 0, sessions: 0, pipelines: 0, pacers: 0, timers: 0 });
     await page.close();
   }, 40_000);
 });

@@ -3,38 +3,20 @@
  * `vadTriggeredBuffer` → `speechToText('pocketsphinx')` → `respond('echo')` → `textToSpeech('espeak')` → the spoken
  * reply back to the browser, measured there with WebAudio; transcript and reply on the data channel.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebRtcServer, type WebRtcServer } from '../../src/media/webrtc/server.js';
+import { describe, expect, it } from 'vitest';
 import { webrtcVoicePipeline } from '../../src/media/webrtc/voicePipelines.js';
-import { launchWithFakeMic, requireE2ePackages, speechWav, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
+import { browserSession, voiceToVoiceMs, type PageState } from '../webrtc/helpers/browser.js';
 
 const SENTENCE = 'please turn on the kitchen lights';
 const PHRASES = [SENTENCE, 'what is the weather like today', 'remind me to call my sister tomorrow', 'open the door', 'good morning'];
 
 describe('webrtc e2e: real Chromium, Silero vad + pocketsphinx', () => {
-  beforeAll(() => requireE2ePackages({ pocketsphinx: true }));
-  let browser: Browser | undefined;
-  let server: WebRtcServer;
-  let wav: ReturnType<typeof speechWav>;
-
-  beforeAll(async () => {
-    wav = speechWav('Please turn on the kitchen lights.', { leadS: 0.5, tailS: 2.5 });
-    // resample → Silero vad (live: drop-oldest) → vadTriggeredBuffer → pocketsphinx → respond(echo) → espeak
-    const pipeline = webrtcVoicePipeline({ stt: { phrases: PHRASES } });
-    server = await startWebRtcServer({ port: 0, pipeline, warn: () => undefined });
-    browser = await launchWithFakeMic(wav.path);
-  }, 30_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    wav?.cleanup();
-  });
+  // resample → Silero vad (live: drop-oldest) → vadTriggeredBuffer → pocketsphinx → respond(echo) → espeak
+  const session = browserSession('Please turn on the kitchen lights.', () => webrtcVoicePipeline({ stt: { phrases: PHRASES } }), { pocketsphinx: true });
 
   it('the transcript arrives on the data channel and the spoken reply is heard (non-silent), with voice-to-voice latency', async () => {
-    const page = await browser!.newPage();
-    await page.goto(server.url);
+    const page = await session.browser.newPage();
+    await page.goto(session.server.url);
     await page.click('#connect');
     const read = () => page.evaluate(() => (globalThis as unknown as { remotemedia: PageState }).remotemedia);
     await page.waitForFunction(() => (globalThis as unknown as { remotemedia: PageState }).remotemedia.transcripts.length > 0, undefined, { timeout: 30_000 });
@@ -49,7 +31,7 @@ describe('webrtc e2e: real Chromium, Silero vad + pocketsphinx', () => {
     expect(vadStates.slice(0, 3)).toEqual([false, true, false]);
     expect(state.replyMaxRms).toBeGreaterThan(0.02);
     expect(state.replySoundMs).toBeGreaterThan(800); // the sentence spoken back
-    const v2v = voiceToVoiceMs(state, wav.speechDurationMs);
+    const v2v = voiceToVoiceMs(state, session.wav.speechDurationMs);
     expect(v2v).toBeGreaterThan(0);
     expect(v2v).toBeLessThan(3000);
     console.warn(`[webrtc-voice e2e] transcript '${state.transcripts[0]}', reply '${state.replies[0]}', voice-to-voice ${v2v} ms (page clock ${state.latencyMs[0]} ms), jitter buffer ${state.jitterBufferMs} ms`);

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startWebRtcServer, type WebRtcServer, type WebRtcServerOptions } from '../../../src/media/webrtc/server.js';
 import wavefile from 'wavefile';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -116,4 +118,36 @@ export interface PageState {
  */
 export function voiceToVoiceMs(state: PageState, speechDurationMs: number, index = 0): number {
   return Math.round(state.replyOnsetAt[index]! - state.micOnsetAt[index]! - speechDurationMs);
+}
+
+/** What {@link browserSession} sets up for a describe block. */
+export interface BrowserSession {
+  readonly server: WebRtcServer;
+  readonly browser: Browser;
+  readonly wav: ReturnType<typeof speechWav>;
+}
+
+/**
+ * Registers hooks that, for the enclosing describe block, check the system packages, start a WebRTC server with
+ * `pipeline` and a headless Chromium whose fake microphone speaks `sentence`, and release all three afterwards.
+ * Read the running pieces from the returned object inside tests.
+ */
+export function browserSession(
+  sentence: string,
+  pipeline: () => WebRtcServerOptions['pipeline'],
+  options: { pocketsphinx?: boolean } = {},
+): BrowserSession {
+  const session = {} as { server: WebRtcServer; browser: Browser; wav: ReturnType<typeof speechWav> };
+  beforeAll(async () => {
+    requireE2ePackages(options);
+    session.wav = speechWav(sentence, { leadS: 0.5, tailS: 2.5 });
+    session.server = await startWebRtcServer({ port: 0, pipeline: pipeline(), warn: () => undefined });
+    session.browser = await launchWithFakeMic(session.wav.path);
+  }, 30_000);
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.server?.close();
+    session.wav?.cleanup();
+  });
+  return session;
 }
