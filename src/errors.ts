@@ -142,14 +142,29 @@ export interface ErrorData {
   readonly stack?: string | undefined;
 }
 
+/** Rebuilds an error class from wire data (see {@link registerErrorClass}). */
+export type ErrorReviver = (data: ErrorData & { readonly code: ErrorCode }) => RemoteMediaError;
+
+const revive = (Ctor: typeof RemoteMediaError): ErrorReviver => (d) => new Ctor(d.code, d.message, { node: d.node, remoteStack: d.stack });
+
 /** Error classes a peer may name; null prototype so `'constructor'` or `'__proto__'` name nothing. */
-const ERROR_CLASSES: Readonly<Record<string, typeof RemoteMediaError | undefined>> = Object.assign(Object.create(null) as object, {
-  RemoteMediaError,
-  OverflowError,
-  SandboxLimitError,
-  ProxyDisposedError,
-  SessionNotFoundError,
+const ERROR_CLASSES: Record<string, ErrorReviver | undefined> = Object.assign(Object.create(null) as object, {
+  RemoteMediaError: revive(RemoteMediaError),
+  OverflowError: revive(OverflowError),
+  SandboxLimitError: revive(SandboxLimitError),
+  ProxyDisposedError: revive(ProxyDisposedError),
+  SessionNotFoundError: revive(SessionNotFoundError),
 });
+
+/**
+ * Lets a trusted module (not a peer) add an error class that {@link errorFromData} may rebuild by name, e.g. the
+ * engine layer's `EngineUnavailableError`, so that its class (and its `retryable`) survive the wire.
+ * Registering a name twice throws.
+ */
+export function registerErrorClass(name: string, reviver: ErrorReviver): void {
+  if (ERROR_CLASSES[name] !== undefined) throw new RemoteMediaError('INTERNAL', `error class '${name}' is already registered`);
+  ERROR_CLASSES[name] = reviver;
+}
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'INVALID_PARAMS', 'UNKNOWN_NODE', 'INVALID_INPUT', 'NODE_FAILED', 'DIVISION_BY_ZERO', 'OVERFLOW', 'IO', 'CANCELLED',
@@ -167,9 +182,8 @@ export function errorToData(error: unknown, node?: string): ErrorData {
 
 /** Rebuilds an error received from a peer; unknown class names or codes fall back to `RemoteMediaError` / `INTERNAL`. */
 export function errorFromData(data: ErrorData): RemoteMediaError {
-  const Ctor = ERROR_CLASSES[data.name] ?? RemoteMediaError;
   const code: ErrorCode = KNOWN_CODES.has(data.code) ? data.code : 'INTERNAL';
-  return new Ctor(code, data.message, { node: data.node, remoteStack: data.stack });
+  return (ERROR_CLASSES[data.name] ?? ERROR_CLASSES['RemoteMediaError']!)({ ...data, code });
 }
 
 /**

@@ -11,6 +11,8 @@ export {
   OverflowError,
   errorToData,
   errorFromData,
+  registerErrorClass,
+  type ErrorReviver,
   type ErrorCode,
   type ErrorData,
   type RemoteMediaErrorOptions,
