@@ -22,18 +22,24 @@ function onPath(command: string): boolean {
   return (process.env['PATH'] ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, command)));
 }
 
-/** Samples of espeak-ng's WAV; its data size field is a placeholder when streaming, so the data runs to the end. */
-export function decodeEspeakWav(bytes: Buffer): Float32Array {
+/**
+ * Samples and rate of espeak-ng's 16-bit mono WAV; its data size field is a placeholder when streaming, so the data
+ * runs to the end.
+ */
+export function decodeEspeakWav(bytes: Uint8Array): { samples: Float32Array; sampleRate: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 12;
+  let sampleRate = 0;
   while (offset + 8 <= bytes.length) {
-    const id = bytes.toString('latin1', offset, offset + 4);
-    const size = bytes.readUInt32LE(offset + 4);
+    const id = String.fromCharCode(...bytes.subarray(offset, offset + 4));
+    const size = view.getUint32(offset + 4, true);
+    if (id === 'fmt ') sampleRate = view.getUint32(offset + 12, true);
     if (id === 'data') {
       const start = offset + 8;
       const count = Math.floor((bytes.length - start) / 2);
       const samples = new Float32Array(count);
-      for (let i = 0; i < count; i++) samples[i] = bytes.readInt16LE(start + i * 2) / 32768;
-      return samples;
+      for (let i = 0; i < count; i++) samples[i] = view.getInt16(start + i * 2, true) / 32768;
+      return { samples, sampleRate };
     }
     offset += 8 + size + (size % 2);
   }
@@ -63,7 +69,7 @@ function synthesize(text: string, { voice, speed }: SynthesisOptions, signal?: A
         return;
       }
       try {
-        resolve(decodeEspeakWav(Buffer.concat(out)));
+        resolve(decodeEspeakWav(Buffer.concat(out)).samples);
       } catch (e) {
         reject(e);
       }

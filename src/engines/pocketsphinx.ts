@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidParamsError } from '../errors.js';
+import { toInt16 } from '../media/audioFrame.js';
 import { killChildProcess, spawnTracked } from './childProcesses.js';
 import { EngineUnavailableError } from './engineErrors.js';
 import type { EngineOptions, Recognition, SttEngine } from './types.js';
@@ -68,11 +69,9 @@ export function phrasesToJsgf(phrases: readonly string[]): string {
 }
 
 function pcm16(samples: Float32Array): Buffer {
-  const out = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) {
-    const s = Math.max(-1, Math.min(1, samples[i]!));
-    out.writeInt16LE(Math.round(s < 0 ? s * 32768 : s * 32767), i * 2);
-  }
+  const pcm = toInt16(samples);
+  const out = Buffer.alloc(pcm.length * 2);
+  for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, i * 2);
   return out;
 }
 

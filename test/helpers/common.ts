@@ -1,7 +1,7 @@
 /** Small assertions shared by the operator and media specs. */
 import { expect } from 'vitest';
 import { InvalidParamsError } from '../../src/errors.js';
-import type { AudioFrame } from '../../src/media/audioFrame.js';
+import { concatFloat32, type AudioFrame } from '../../src/media/audioFrame.js';
 
 /** vitest deep equality in the shape `marbleTest` expects. */
 export const assertEqual = (actual: unknown, expected: unknown): void => {
@@ -21,11 +21,5 @@ export function invalidParamsField(build: () => unknown): string {
 
 /** All samples of `frames`, concatenated in order. */
 export function concatSamples(frames: readonly AudioFrame[]): Float32Array {
-  const out = new Float32Array(frames.reduce((n, f) => n + f.samples.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.samples, at);
-    at += f.samples.length;
-  }
-  return out;
+  return concatFloat32(frames.map((f) => f.samples));
 }

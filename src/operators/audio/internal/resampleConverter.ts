@@ -18,6 +18,7 @@
  */
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { RemoteMediaError } from '../../../errors.js';
+import { concatFloat32 } from '../../../media/audioFrame.js';
 
 type SrcInstance = Awaited<ReturnType<typeof libsamplerate.create>>;
 type WasmModule = SrcInstance['module'];
@@ -96,19 +97,8 @@ export function openConverter(channels: number, inRate: number, outRate: number,
       const chunkFloats = chunkFrames * channels;
       if (samples.length <= chunkFloats) return src.full(samples);
       const parts: Float32Array[] = [];
-      let total = 0;
-      for (let i = 0; i < samples.length; i += chunkFloats) {
-        const part = src.full(samples.subarray(i, i + chunkFloats));
-        parts.push(part);
-        total += part.length;
-      }
-      const out = new Float32Array(total);
-      let at = 0;
-      for (const part of parts) {
-        out.set(part, at);
-        at += part.length;
-      }
-      return out;
+      for (let i = 0; i < samples.length; i += chunkFloats) parts.push(src.full(samples.subarray(i, i + chunkFloats)));
+      return concatFloat32(parts);
     },
     release() {
       if (released) return;
