@@ -5,18 +5,11 @@
  * @internal
  */
 import type { AudioFrame } from '../../../media/audioFrame.js';
+import { mixChannels } from '../../audio/internal/channelMixInternals.js';
 
-/** Averages interleaved channels into one (returns the samples themselves for mono). */
+/** Averages interleaved channels into one (returns the samples themselves for mono); `channelMix`'s N→1 rule. */
 export function downmix(frame: AudioFrame): Float32Array {
-  const { samples, channels } = frame;
-  if (channels === 1) return samples;
-  const out = new Float32Array(samples.length / channels);
-  for (let i = 0, j = 0; i < out.length; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += samples[j++]!;
-    out[i] = sum / channels;
-  }
-  return out;
+  return mixChannels(frame, 1).samples;
 }
 
 /** A streaming linear resampler for mono audio; state carries across calls so chunk sizes do not matter. */
