@@ -5,6 +5,8 @@
  * @module
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 const live = new Set<ChildProcessWithoutNullStreams>();
 let exitHookInstalled = false;
@@ -52,4 +54,9 @@ export function killChildProcess(child: ChildProcessWithoutNullStreams, graceMs 
 /** Number of engine child processes alive now (started and not yet exited). */
 export function liveChildProcesses(): number {
   return live.size;
+}
+
+/** True when `command` is an existing file in a directory of `$PATH` (checked before spawning, for a clear error). */
+export function onPath(command: string): boolean {
+  return (process.env['PATH'] ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, command)));
 }

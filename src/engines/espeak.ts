@@ -4,10 +4,8 @@
  * parsed as options. Output: 16-bit mono WAV at 22050 Hz.
  * @module
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { RemoteMediaError } from '../errors.js';
-import { spawnTracked } from './childProcesses.js';
+import { onPath, spawnTracked } from './childProcesses.js';
 import { EngineUnavailableError } from './engineErrors.js';
 import type { SynthesisOptions, TtsEngine } from './types.js';
 
@@ -17,10 +15,6 @@ const BINARY = 'espeak-ng';
 export const ESPEAK_SAMPLE_RATE = 22_050;
 /** espeak-ng's default speaking rate (words per minute), which `speed: 1` means. */
 const WORDS_PER_MINUTE = 175;
-
-function onPath(command: string): boolean {
-  return (process.env['PATH'] ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, command)));
-}
 
 /**
  * Samples and rate of espeak-ng's 16-bit mono WAV; its data size field is a placeholder when streaming, so the data

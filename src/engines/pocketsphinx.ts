@@ -19,7 +19,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidParamsError } from '../errors.js';
 import { toInt16 } from '../media/audioFrame.js';
-import { killChildProcess, spawnTracked } from './childProcesses.js';
+import { killChildProcess, onPath, spawnTracked } from './childProcesses.js';
 import { EngineUnavailableError } from './engineErrors.js';
 import type { EngineOptions, Recognition, SttEngine } from './types.js';
 
@@ -73,10 +73,6 @@ function pcm16(samples: Float32Array): Buffer {
   const out = Buffer.alloc(pcm.length * 2);
   for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, i * 2);
   return out;
-}
-
-function onPath(command: string): boolean {
-  return (process.env['PATH'] ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, command)));
 }
 
 function notInstalled(cause?: unknown): EngineUnavailableError {
