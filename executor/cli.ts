@@ -51,6 +51,17 @@ interface ExecutorFlags {
   maxObjectsPerClient?: number;
   maxIteratorsPerObject?: number;
   sessionTtlMs?: number;
+  maxStreamsPerClient?: number;
+  maxNodes?: number;
+  maxParamsBytes?: number;
+  maxNodeTypeLength?: number;
+  openTimeoutMs?: number;
+  maxSessionCallsPerClient?: number;
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  maxIsolates?: number;
+  sandboxCapability: string[];
+  errorStacks?: ExecutorOptions['errorStacks'];
 }
 
 /** Builds the commander program (exported for tests). */
@@ -92,6 +103,17 @@ export function buildCli(): Command {
     .option('--max-objects-per-client <n>', 'proxy objects per client IP (default 1024)', integer)
     .option('--max-iterators-per-object <n>', 'open remote generators per proxy object (default 64)', integer)
     .option('--session-ttl-ms <n>', 'how long a dropped proxy session keeps its objects (default 30000)', integer)
+    .option('--max-streams-per-client <n>', 'concurrent streams per client IP (default 16)', integer)
+    .option('--max-nodes <n>', 'nodes in one remote chain (default 64)', integer)
+    .option('--max-params-bytes <n>', "length of one node's params_json in UTF-16 units (default 1048576)", integer)
+    .option('--max-node-type-length <n>', 'length of a node type string (default 128)', integer)
+    .option('--open-timeout-ms <n>', 'close calls that send no first message this long (default 10000)', integer)
+    .option('--max-session-calls-per-client <n>', 'Session calls open at once per client IP (default 64)', integer)
+    .option('--keepalive-time-ms <n>', 'ping each client connection this often (default 30000)', integer)
+    .option('--keepalive-timeout-ms <n>', 'close a connection whose ping is unanswered this long (default 10000)', integer)
+    .option('--max-isolates <n>', 'sandbox isolates alive at once in this process (default 32)', integer)
+    .option('--sandbox-capability <name>', "capability clients may request for sandboxed code: console, wasm (repeatable; default console)", collect, [])
+    .option('--error-stacks <when>', 'send error stacks to clients: never | authenticated | always (default authenticated: only with --token)')
     .action(async (flags: ExecutorFlags) => {
       const tls =
         flags.tlsCert !== undefined || flags.tlsKey !== undefined
@@ -125,6 +147,17 @@ export function buildCli(): Command {
         maxObjectsPerClient: flags.maxObjectsPerClient,
         maxIteratorsPerObject: flags.maxIteratorsPerObject,
         sessionTtlMs: flags.sessionTtlMs,
+        maxStreamsPerClient: flags.maxStreamsPerClient,
+        maxNodes: flags.maxNodes,
+        maxParamsBytes: flags.maxParamsBytes,
+        maxNodeTypeLength: flags.maxNodeTypeLength,
+        openTimeoutMs: flags.openTimeoutMs,
+        maxSessionCallsPerClient: flags.maxSessionCallsPerClient,
+        keepaliveTimeMs: flags.keepaliveTimeMs,
+        keepaliveTimeoutMs: flags.keepaliveTimeoutMs,
+        maxIsolates: flags.maxIsolates,
+        sandboxCapabilities: flags.sandboxCapability.length > 0 ? (flags.sandboxCapability as ExecutorOptions['sandboxCapabilities']) : undefined,
+        errorStacks: flags.errorStacks,
       });
       // One machine-readable line on stdout (logs go to stderr), so scripts and tests learn the bound port.
       process.stdout.write(`${JSON.stringify({ listening: executor.address, port: executor.port, ...(executor.metricsUrl !== undefined && { metrics: executor.metricsUrl }) })}\n`);

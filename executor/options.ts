@@ -19,6 +19,21 @@ import { DEFAULT_PROXY_LIMITS } from './objectsRegistry.js';
  * - `idleTimeoutMs`: a stream with no message in either direction this long is closed (DEADLINE_EXCEEDED); frees
  *   pipelines of clients that vanished without closing their connection.
  * - `shutdownGraceMs`: on `close()`, how long open streams may still finish before they are cancelled.
+ * - `maxStreamsPerClient`: concurrent `Stream` calls from one client (peer IP address); one client cannot take every
+ *   stream slot from the others. RESOURCE_EXHAUSTED beyond it.
+ * - `maxNodes`: nodes in one chain; a long chain costs stack depth on subscribe/unsubscribe (a ~700-node chain once
+ *   overflowed the stack in RxJS teardown). INVALID_ARGUMENT beyond it.
+ * - `maxParamsBytes`: UTF-16 length of one node's `params_json` (shipped `codeNode` code lives here); bounds parse and
+ *   validation work. INVALID_ARGUMENT beyond it.
+ * - `maxNodeTypeLength`: length of a node type string; bounds what a client can make the executor echo back.
+ * - `openTimeoutMs`: a `Stream` or `Session` call that sends no first message this long is closed
+ *   (DEADLINE_EXCEEDED); idle calls cannot pile up.
+ * - `maxSessionCallsPerClient`: `Session` calls open at once from one client, attached or awaiting their first
+ *   message. RESOURCE_EXHAUSTED beyond it.
+ * - `keepaliveTimeMs` / `keepaliveTimeoutMs`: the executor pings every connection this often and closes it when the
+ *   ping is not answered in time, so a stopped or vanished client (half-open TCP) frees its calls and sessions.
+ * - `maxIsolates`: isolated-vm isolates alive at once in the process (codeNode chains and shipped objects, in use or
+ *   pooled); each can hold up to `sandboxMemoryLimitMb`. RESOURCE_EXHAUSTED beyond it.
  */
 export const DEFAULT_EXECUTOR_LIMITS = {
   maxStreams: 64,
@@ -26,6 +41,15 @@ export const DEFAULT_EXECUTOR_LIMITS = {
   maxWindow: 1024,
   idleTimeoutMs: 60_000,
   shutdownGraceMs: 5_000,
+  maxStreamsPerClient: 16,
+  maxNodes: 64,
+  maxParamsBytes: 1024 * 1024,
+  maxNodeTypeLength: 128,
+  openTimeoutMs: 10_000,
+  maxSessionCallsPerClient: 64,
+  keepaliveTimeMs: 30_000,
+  keepaliveTimeoutMs: 10_000,
+  maxIsolates: 32,
 } as const;
 
 const pem = z.union([z.string(), z.instanceof(Uint8Array)]);
@@ -59,6 +83,58 @@ const ExecutorOptionsSchema = z
       .default(DEFAULT_EXECUTOR_LIMITS.maxMessageBytes)
       .describe('Largest received gRPC message, bytes. Default: 4194304 (4 MiB).'),
     maxWindow: z.number().int().positive().default(DEFAULT_EXECUTOR_LIMITS.maxWindow).describe('Largest credit window granted to one stream, items. Default: 1024.'),
+    maxStreamsPerClient: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxStreamsPerClient)
+      .describe('Concurrent Stream calls from one client (peer IP address). Default: 16.'),
+    maxNodes: z.number().int().positive().max(10_000).default(DEFAULT_EXECUTOR_LIMITS.maxNodes).describe('Nodes in one remote chain. Default: 64.'),
+    maxParamsBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxParamsBytes)
+      .describe("Length of one node's params_json, UTF-16 code units (shipped codeNode code counts). Default: 1048576."),
+    maxNodeTypeLength: z.number().int().positive().max(4096).default(DEFAULT_EXECUTOR_LIMITS.maxNodeTypeLength).describe('Length of a node type string. Default: 128.'),
+    openTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.openTimeoutMs)
+      .describe('Close a Stream or Session call that sends no first message for this long, ms. Default: 10000.'),
+    maxSessionCallsPerClient: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxSessionCallsPerClient)
+      .describe('Session calls open at once from one client (peer IP address), attached or awaiting their first message. Default: 64.'),
+    keepaliveTimeMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(DEFAULT_EXECUTOR_LIMITS.keepaliveTimeMs)
+      .describe('Ping each client connection this often, ms (HTTP/2 PING), to find stopped or vanished clients. Default: 30000.'),
+    keepaliveTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.keepaliveTimeoutMs)
+      .describe('Close a connection whose ping is not answered within this long, ms (its calls end, its sessions detach). Default: 10000.'),
+    maxIsolates: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxIsolates)
+      .describe('isolated-vm isolates alive at once in this process (codeNode chains and shipped objects, in use or pooled). Default: 32.'),
+    sandboxCapabilities: z
+      .array(z.enum(['console', 'wasm']))
+      .default(['console'])
+      .describe("Sandbox capabilities clients may request ('console': forwarded logging; 'wasm': WebAssembly, its memory counted against the limit). Default: ['console']."),
+    errorStacks: z
+      .enum(['never', 'authenticated', 'always'])
+      .default('authenticated')
+      .describe("Send error stacks to clients: 'authenticated' only when a token is configured (every caller proved it), 'always', or 'never'. Without stacks an error carries its code and a short message. Default: 'authenticated'."),
     idleTimeoutMs: z
       .number()
       .int()
@@ -101,8 +177,18 @@ const ExecutorOptionsSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('Bare npm packages shipped code may bundle (they still run inside the sandbox). Default: [] (local imports only).'),
-    sandboxMemoryLimitMb: z.number().int().min(8).default(64).describe('Heap limit of each sandbox isolate, MB. Default: 64.'),
-    sandboxTimeoutMs: z.number().int().positive().default(1000).describe('Longest single call into a sandbox, ms. Default: 1000.'),
+    sandboxMemoryLimitMb: z
+      .number()
+      .int()
+      .min(8)
+      .default(64)
+      .describe("Heap limit of each sandbox isolate, MB; also the cap on a codeNode's memoryLimitMb (a client may only ask for less). Default: 64."),
+    sandboxTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe("Longest single call into a sandbox, ms; also the cap on a codeNode's timeoutMs (a client may only ask for less). Default: 1000."),
     maxSessions: z.number().int().positive().default(DEFAULT_PROXY_LIMITS.maxSessions).describe('Proxy sessions on this executor (attached or awaiting reconnect). Default: 256.'),
     maxSessionsPerClient: z
       .number()

@@ -125,6 +125,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   const close = (): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
       stats.draining = true;
+      stats.stop();
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       void proxies.close();

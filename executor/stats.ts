@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { flowStats } from '../src/flow/flowQueue.js';
+import { liveIsolates } from '../src/sandbox/isolatePool.js';
 import type { GetStatusResponse, NodeCounters, NodeTiming } from '../src/remote/gen/remotemedia.js';
 
 /**
@@ -48,9 +50,24 @@ export class ExecutorStats {
   draining = false;
   /** Object-proxy sessions open right now (kept by the session service when it exists). */
   activeSessions = 0;
+  /** Times a stream stopped granting credit because its client was not reading (gRPC write buffer full). */
+  writeStalls = 0;
+  /** Session calls open right now (attached or awaiting their first message). */
+  sessionCalls = 0;
+  /** Calls refused by a per-client or per-executor limit, or closed for never sending their first message. */
+  rejectedCalls = 0;
+  /** Event-loop delay of this process (resolution 10 ms is perf_hooks' default; 5 ms here). */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 });
   private readonly nodes = new Map<string, MutableNodeCounters>();
 
-  constructor(private readonly version: string) {}
+  constructor(private readonly version: string) {
+    this.loopDelay.enable();
+  }
+
+  /** Stops the event-loop delay monitor (executor close). */
+  stop(): void {
+    this.loopDelay.disable();
+  }
 
   /** Counters of a node type, created on first use. */
   node(type: string): MutableNodeCounters {
@@ -120,6 +137,12 @@ export class ExecutorStats {
       failedStreams,
       rssBytes: process.memoryUsage.rss(),
       nodeTimings,
+      writeStalls: this.writeStalls,
+      liveIsolates: liveIsolates(),
+      sessionCalls: this.sessionCalls,
+      eventLoopDelayP99Us: this.loopDelay.count === 0 ? 0 : this.loopDelay.percentile(99) / 1000,
+      eventLoopDelayMaxUs: this.loopDelay.count === 0 ? 0 : this.loopDelay.max / 1000,
+      rejectedCalls: this.rejectedCalls,
     };
   }
 }

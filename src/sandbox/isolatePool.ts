@@ -31,6 +31,15 @@ export interface IsolatePoolOptions {
 
 let ivmModule: typeof ivm | undefined;
 
+/** Every isolate this process created and has not yet seen disposed (pruned when counted). */
+const created = new Set<ivm.Isolate>();
+
+/** isolated-vm isolates alive in this process (in use or pooled idle), over all pools. */
+export function liveIsolates(): number {
+  for (const isolate of created) if (isolate.isDisposed) created.delete(isolate);
+  return created.size;
+}
+
 function loadIvm(): typeof ivm {
   if (ivmModule !== undefined) return ivmModule;
   try {
@@ -103,7 +112,10 @@ export class IsolatePool {
     if (this.closed) throw new RemoteMediaError('CANCELLED', 'sandbox: the isolate pool is closed');
     let isolate = this.idle.pop();
     while (isolate !== undefined && isolate.isDisposed) isolate = this.idle.pop();
-    isolate ??= new (loadIvm().Isolate)({ memoryLimit: this.memoryLimitMb });
+    if (isolate === undefined) {
+      isolate = new (loadIvm().Isolate)({ memoryLimit: this.memoryLimitMb });
+      created.add(isolate);
+    }
     this.live++;
     return isolate;
   }

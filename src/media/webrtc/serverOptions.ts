@@ -17,6 +17,13 @@ export const DEFAULT_WEBRTC_LIMITS = Object.freeze({
   maxQueuedMs: 60_000,
   /** Time from answer to connected, ms; a peer that never completes ICE is closed. */
   connectTimeoutMs: 15_000,
+  /** A signaling socket with no peer (none offered yet, or its peer closed) this long is closed; idle tabs and
+   * half-open sockets cannot hold `maxWebSockets` slots for ever. */
+  signalingTimeoutMs: 30_000,
+  /** Peer connections (answered or being answered) from one remote IP address; one client cannot fill the server. */
+  maxPeersPerAddress: 4,
+  /** Signaling WebSockets from one remote IP address. */
+  maxWebSocketsPerAddress: 16,
 });
 
 const BargeInSchema = z
@@ -42,6 +49,12 @@ export const WebRtcServerOptionsSchema = z
       .describe(`Reply audio queued for playback per peer, in milliseconds; beyond it the oldest is dropped and counted. Default: ${DEFAULT_WEBRTC_LIMITS.maxQueuedMs} ms.`),
     connectTimeoutMs: z.number().int().min(100).max(600_000).default(DEFAULT_WEBRTC_LIMITS.connectTimeoutMs)
       .describe(`Time for a peer to connect after the answer, in milliseconds. Default: ${DEFAULT_WEBRTC_LIMITS.connectTimeoutMs} ms.`),
+    signalingTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_WEBRTC_LIMITS.signalingTimeoutMs)
+      .describe(`Close a signaling socket that holds no peer connection for this long, in milliseconds. Default: ${DEFAULT_WEBRTC_LIMITS.signalingTimeoutMs} ms.`),
+    maxPeersPerAddress: z.number().int().min(1).max(1_000).default(DEFAULT_WEBRTC_LIMITS.maxPeersPerAddress)
+      .describe(`Peer connections from one remote IP address; an offer beyond it gets an 'error' message (RESOURCE_EXHAUSTED). Default: ${DEFAULT_WEBRTC_LIMITS.maxPeersPerAddress}.`),
+    maxWebSocketsPerAddress: z.number().int().min(1).max(10_000).default(DEFAULT_WEBRTC_LIMITS.maxWebSocketsPerAddress)
+      .describe(`Signaling WebSockets from one remote IP address; more are refused with an 'error' and closed. Default: ${DEFAULT_WEBRTC_LIMITS.maxWebSocketsPerAddress}.`),
     bargeIn: BargeInSchema.default({ enabled: true, threshold: 0.02, minSpeechMs: 60 }),
     iceLoopbackOnly: z.boolean().optional()
       .describe('Use only 127.0.0.0/8 ICE candidates (and answer no STUN checks elsewhere). Default: true when host is a loopback address.'),

@@ -213,6 +213,17 @@ export interface GetStatusResponse {
     | undefined;
   /** Per node type: items in and processing-time quantiles (the /metrics histogram, summarized). */
   nodeTimings: NodeTiming[];
+  /** Times the executor stopped granting credit because the client was not reading (gRPC write buffer full). */
+  writeStalls: number;
+  /** isolated-vm isolates alive in this process (in use or pooled idle). */
+  liveIsolates: number;
+  /** Session (proxy) calls open right now, attached to a session or still awaiting their first message. */
+  sessionCalls: number;
+  /** Event-loop delay of the executor process since it started, microseconds (perf_hooks histogram). */
+  eventLoopDelayP99Us: number;
+  eventLoopDelayMaxUs: number;
+  /** Calls refused by a per-client or per-executor limit, or closed for never sending their first message. */
+  rejectedCalls: number;
 }
 
 /** Client → executor on a Session call. `id` numbers requests; the reply carries it back. */
@@ -1530,6 +1541,12 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     rssBytes: 0,
     activeObjects: undefined,
     nodeTimings: [],
+    writeStalls: 0,
+    liveIsolates: 0,
+    sessionCalls: 0,
+    eventLoopDelayP99Us: 0,
+    eventLoopDelayMaxUs: 0,
+    rejectedCalls: 0,
   };
 }
 
@@ -1585,6 +1602,24 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     for (const v of message.nodeTimings) {
       NodeTiming.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.writeStalls !== 0) {
+      writer.uint32(144).uint64(message.writeStalls);
+    }
+    if (message.liveIsolates !== 0) {
+      writer.uint32(152).uint32(message.liveIsolates);
+    }
+    if (message.sessionCalls !== 0) {
+      writer.uint32(160).uint32(message.sessionCalls);
+    }
+    if (message.eventLoopDelayP99Us !== 0) {
+      writer.uint32(169).double(message.eventLoopDelayP99Us);
+    }
+    if (message.eventLoopDelayMaxUs !== 0) {
+      writer.uint32(177).double(message.eventLoopDelayMaxUs);
+    }
+    if (message.rejectedCalls !== 0) {
+      writer.uint32(184).uint64(message.rejectedCalls);
     }
     return writer;
   },
@@ -1738,6 +1773,54 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.nodeTimings.push(NodeTiming.decode(reader, reader.uint32()));
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.writeStalls = longToNumber(reader.uint64());
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.liveIsolates = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.sessionCalls = reader.uint32();
+            continue;
+          }
+          case 21: {
+            if (tag !== 169) {
+              break;
+            }
+
+            message.eventLoopDelayP99Us = reader.double();
+            continue;
+          }
+          case 22: {
+            if (tag !== 177) {
+              break;
+            }
+
+            message.eventLoopDelayMaxUs = reader.double();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.rejectedCalls = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1827,6 +1910,36 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : globalThis.Array.isArray(object?.node_timings)
         ? object.node_timings.map((e: any) => NodeTiming.fromJSON(e))
         : [],
+      writeStalls: isSet(object.writeStalls)
+        ? globalThis.Number(object.writeStalls)
+        : isSet(object.write_stalls)
+        ? globalThis.Number(object.write_stalls)
+        : 0,
+      liveIsolates: isSet(object.liveIsolates)
+        ? globalThis.Number(object.liveIsolates)
+        : isSet(object.live_isolates)
+        ? globalThis.Number(object.live_isolates)
+        : 0,
+      sessionCalls: isSet(object.sessionCalls)
+        ? globalThis.Number(object.sessionCalls)
+        : isSet(object.session_calls)
+        ? globalThis.Number(object.session_calls)
+        : 0,
+      eventLoopDelayP99Us: isSet(object.eventLoopDelayP99Us)
+        ? globalThis.Number(object.eventLoopDelayP99Us)
+        : isSet(object.event_loop_delay_p99_us)
+        ? globalThis.Number(object.event_loop_delay_p99_us)
+        : 0,
+      eventLoopDelayMaxUs: isSet(object.eventLoopDelayMaxUs)
+        ? globalThis.Number(object.eventLoopDelayMaxUs)
+        : isSet(object.event_loop_delay_max_us)
+        ? globalThis.Number(object.event_loop_delay_max_us)
+        : 0,
+      rejectedCalls: isSet(object.rejectedCalls)
+        ? globalThis.Number(object.rejectedCalls)
+        : isSet(object.rejected_calls)
+        ? globalThis.Number(object.rejected_calls)
+        : 0,
     };
   },
 
@@ -1883,6 +1996,24 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.nodeTimings?.length) {
       obj.nodeTimings = message.nodeTimings.map((e) => NodeTiming.toJSON(e));
     }
+    if (message.writeStalls !== 0) {
+      obj.writeStalls = Math.round(message.writeStalls);
+    }
+    if (message.liveIsolates !== 0) {
+      obj.liveIsolates = Math.round(message.liveIsolates);
+    }
+    if (message.sessionCalls !== 0) {
+      obj.sessionCalls = Math.round(message.sessionCalls);
+    }
+    if (message.eventLoopDelayP99Us !== 0) {
+      obj.eventLoopDelayP99Us = floatToJson(message.eventLoopDelayP99Us);
+    }
+    if (message.eventLoopDelayMaxUs !== 0) {
+      obj.eventLoopDelayMaxUs = floatToJson(message.eventLoopDelayMaxUs);
+    }
+    if (message.rejectedCalls !== 0) {
+      obj.rejectedCalls = Math.round(message.rejectedCalls);
+    }
     return obj;
   },
 
@@ -1908,6 +2039,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.rssBytes = object.rssBytes ?? 0;
     message.activeObjects = object.activeObjects ?? undefined;
     message.nodeTimings = object.nodeTimings?.map((e) => NodeTiming.fromPartial(e)) || [];
+    message.writeStalls = object.writeStalls ?? 0;
+    message.liveIsolates = object.liveIsolates ?? 0;
+    message.sessionCalls = object.sessionCalls ?? 0;
+    message.eventLoopDelayP99Us = object.eventLoopDelayP99Us ?? 0;
+    message.eventLoopDelayMaxUs = object.eventLoopDelayMaxUs ?? 0;
+    message.rejectedCalls = object.rejectedCalls ?? 0;
     return message;
   },
 };
