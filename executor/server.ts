@@ -68,6 +68,9 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   const server = new Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': -1,
+    // Pings find clients that stopped or vanished without closing (half-open TCP): their calls end, sessions detach.
+    'grpc.keepalive_time_ms': opts.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs,
   });
 
   const unauthenticated: Partial<ServiceError> = { code: Status.UNAUTHENTICATED, details: "missing or wrong 'authorization: Bearer <token>' metadata" };

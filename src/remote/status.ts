@@ -50,9 +50,56 @@ export function codeForStatus(status: Status): ErrorCode {
   return CODE_BY_STATUS[status] ?? 'INTERNAL';
 }
 
-/** Error data → the wire `Error` message (empty strings for absent fields, as proto3 has no null). */
-export function errorDataToWire(data: ErrorData): WireError {
-  return { name: data.name, code: data.code, message: data.message, node: data.node ?? '', stack: data.stack ?? '' };
+/**
+ * Longest error message an executor sends, UTF-16 code units. Messages often quote client text (a node type, a
+ * param); without a bound a client could make the executor echo 100 KB into `grpc-message` trailers.
+ */
+export const MAX_WIRE_MESSAGE_CHARS = 1024;
+
+/** Longest node type echoed in an error, UTF-16 code units. */
+const MAX_WIRE_NODE_CHARS = 256;
+
+/** How much of an error an executor may show its caller. */
+export interface WireErrorOptions {
+  /**
+   * Include the stack, and absolute paths in the message. Off for callers that did not authenticate: they get the
+   * code and a short message, never the executor's stack or install paths. Default: true.
+   */
+  readonly stacks?: boolean;
+}
+
+/** Cuts `text` to `max` code units, marking the cut. */
+export function truncateText(text: string, max: number = MAX_WIRE_MESSAGE_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max - 15)}… (truncated)`;
+}
+
+// An absolute POSIX path or file URL of two or more segments (install paths, module paths in messages).
+const ABSOLUTE_PATH = /(?:file:\/\/)?(?<![\w.])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g;
+
+/** Replaces absolute filesystem paths in `text` with `<path>`. */
+export function redactPaths(text: string): string {
+  return text.replace(ABSOLUTE_PATH, '<path>');
+}
+
+/**
+ * Error data → the wire `Error` message (empty strings for absent fields, as proto3 has no null). The message and
+ * node are bounded; without `stacks` the stack is dropped and paths in the message are redacted.
+ */
+export function errorDataToWire(data: ErrorData, options: WireErrorOptions = {}): WireError {
+  const stacks = options.stacks ?? true;
+  const message = truncateText(stacks ? data.message : redactPaths(data.message));
+  return {
+    name: data.name,
+    code: data.code,
+    message,
+    node: truncateText(data.node ?? '', MAX_WIRE_NODE_CHARS),
+    stack: stacks ? (data.stack ?? '') : '',
+  };
+}
+
+/** The `details` (grpc-message trailer) for an error: the same bounded, redacted-when-asked message. */
+export function statusDetails(message: string, options: WireErrorOptions = {}): string {
+  return truncateText((options.stacks ?? true) ? message : redactPaths(message));
 }
 
 /** The wire `Error` message → a {@link RemoteMediaError}, with the node type in the message and the remote stack set. */
