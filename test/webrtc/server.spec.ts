@@ -206,7 +206,8 @@ describe('WebRTC server: limits and bad input', () => {
     await c.offer();
     await until(() => c.signals.some((m) => m.type === 'close'), 3000, 'timeout close');
     expect(c.signals.find((m) => m.type === 'error')).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
-    expect(s.resources()).toMatchObject({ peers: 0, sessions: 0, timers: 0 });
+    // the socket is still open and holds no peer: only its signaling timeout runs
+    expect(s.resources()).toMatchObject({ peers: 0, peerSlots: 0, answering: 0, sessions: 0, timers: 0, socketTimers: 1 });
   });
 });
 
@@ -223,12 +224,13 @@ describe('WebRTC server: cleanup', () => {
     await a.close();
     b.send({ type: 'close' });
     await until(() => s.resources().peers === 0 && s.resources().websockets === 1, 5000, 'released');
-    expect(s.resources()).toEqual({ peers: 0, sessions: 0, pipelines: 0, pacers: 0, detectors: 0, opusCodecs: baseCodecs + 2, websockets: 1, timers: 0 });
+    // b's socket stays open without a peer: its signaling timeout is the one timer left
+    expect(s.resources()).toEqual({ peers: 0, peerSlots: 0, answering: 0, sessions: 0, pipelines: 0, pacers: 0, detectors: 0, opusCodecs: baseCodecs + 2, websockets: 1, addresses: 1, timers: 0, socketTimers: 1 });
     expect(finalized).toBe(2);
     // the server closing drops the remaining socket
     const c = await client(s.url);
     await s.close();
-    expect(s.resources()).toMatchObject({ peers: 0, sessions: 0, pipelines: 0, websockets: 0, timers: 0 });
+    expect(s.resources()).toMatchObject({ peers: 0, peerSlots: 0, sessions: 0, pipelines: 0, websockets: 0, addresses: 0, timers: 0, socketTimers: 0 });
     await c.close();
     await b.close();
     expect(liveOpusCodecs()).toBe(baseCodecs);

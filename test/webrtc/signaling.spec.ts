@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
+import WebSocket from 'ws';
 import { webrtcCommand } from '../../src/media/webrtc/cli.js';
-import { candidateAddress, keepLoopbackCandidates, MAX_SDP_LENGTH, parseClientMessage } from '../../src/media/webrtc/signaling.js';
+import {
+  addressKey,
+  candidateAddress,
+  clientErrorText,
+  keepLoopbackCandidates,
+  MAX_CLIENT_MESSAGE_CHARS,
+  MAX_REMOTE_CANDIDATES,
+  MAX_SDP_LENGTH,
+  MAX_SDP_MEDIA_SECTIONS,
+  parseClientMessage,
+  prepareOfferSdp,
+  usableCandidate,
+} from '../../src/media/webrtc/signaling.js';
 import { serializeEvent, toEvent } from '../../src/media/webrtc/pipelineTypes.js';
 import type { WebRtcServer } from '../../src/media/webrtc/server.js';
 
@@ -57,9 +70,14 @@ describe('remotemedia webrtc command', () => {
     let started: WebRtcServer | undefined;
     const program = new Command().exitOverride();
     webrtcCommand(program, { onStarted: (s) => (started = s) });
-    await program.parseAsync(['node', 'remotemedia', 'webrtc', '--pipeline', 'echo', '--port', '0', '--max-peers', '2', '--no-barge-in']);
+    await program.parseAsync(['node', 'remotemedia', 'webrtc', '--pipeline', 'echo', '--port', '0', '--max-peers', '2', '--no-barge-in', '--max-websockets-per-address', '1', '--signaling-timeout-ms', '300']);
     expect(started).toBeDefined();
     expect((await (await fetch(`${started!.url}health`)).json()) as unknown).toMatchObject({ status: 'ok' });
+    // the per-address and timeout flags reach the server
+    const ws = new WebSocket(started!.url.replace('http', 'ws') + 'ws');
+    const extra = new WebSocket(started!.url.replace('http', 'ws') + 'ws');
+    const codes = await Promise.all([ws, extra].map((s) => new Promise<number>((resolve) => s.on('close', (code) => resolve(code)))));
+    expect(codes.sort()).toEqual([1008, 1013]);
     await started!.close();
     const bad = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
     webrtcCommand(bad);
@@ -83,5 +101,55 @@ describe('remotemedia webrtc command', () => {
     await ok.parseAsync(['node', 'rm', 'webrtc', '--port', '0', '--executor', '127.0.0.1:50051', '--phrases', 'turn on the lights | good morning']);
     expect(addresses).toEqual(['127.0.0.1:50051']);
     await started!.close();
+  });
+});
+
+describe('offer checks, client error text, address keys (issue #11)', () => {
+  const offer = (sections: number, candidates: number, host = '127.0.0.1') =>
+    ['v=0', ...Array.from({ length: sections }, (_, i) => `m=audio ${9 + i} UDP/TLS/RTP/SAVPF 111`), ...Array.from({ length: candidates }, (_, i) => `a=candidate:${i} 1 udp 2130706431 ${host} ${5000 + i} typ host`)].join('\r\n');
+
+  it(`media sections: ${MAX_SDP_MEDIA_SECTIONS} pass, ${MAX_SDP_MEDIA_SECTIONS + 1} are refused (RESOURCE_EXHAUSTED)`, () => {
+    expect(prepareOfferSdp(offer(MAX_SDP_MEDIA_SECTIONS, 0), true)).toMatchObject({ ok: true });
+    expect(prepareOfferSdp(offer(MAX_SDP_MEDIA_SECTIONS + 1, 0), true)).toMatchObject({ ok: false, error: { code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/media sections \(max 4\)/) as unknown } });
+  });
+
+  it(`candidates: ${MAX_REMOTE_CANDIDATES} pass, ${MAX_REMOTE_CANDIDATES + 1} are refused; unusable ones are dropped, not counted`, () => {
+    expect(prepareOfferSdp(offer(1, MAX_REMOTE_CANDIDATES), true)).toMatchObject({ ok: true, candidates: MAX_REMOTE_CANDIDATES });
+    expect(prepareOfferSdp(offer(1, MAX_REMOTE_CANDIDATES + 1), true)).toMatchObject({ ok: false, error: { code: 'RESOURCE_EXHAUSTED' } });
+    // mDNS and DNS names are never used; non-loopback ones only when not loopback-only
+    const named = prepareOfferSdp(offer(1, 100, 'abc.local'), false);
+    expect(named).toMatchObject({ ok: true, candidates: 0 });
+    expect(named.ok && named.sdp).not.toContain('a=candidate');
+    expect(prepareOfferSdp(offer(1, 3, '10.0.0.5'), true)).toMatchObject({ ok: true, candidates: 0 });
+    expect(prepareOfferSdp(offer(1, 3, '10.0.0.5'), false)).toMatchObject({ ok: true, candidates: 3 });
+    expect(usableCandidate('candidate:1 1 udp 1 example.com 9 typ host', false)).toBe(false);
+    expect(usableCandidate('candidate:1 1 udp 1 ::1 9 typ host', false)).toBe(true);
+  });
+
+  it('client error text: message only, one line, paths redacted, bounded; library TypeErrors become the fallback', () => {
+    const e = new Error('bad thing at /usr/lib/node_modules/werift/lib/sdp.js:12\n    at parse (/work/x.js:1:1)');
+    const text = clientErrorText(e, 'fallback');
+    expect(text).not.toMatch(/\/usr|\/work|\n/);
+    expect(text).toContain('<path>');
+    expect(clientErrorText(new TypeError("Cannot read properties of undefined (reading 'iceParams')"), 'malformed SDP')).toBe('malformed SDP');
+    expect(clientErrorText(new Error('x'.repeat(MAX_CLIENT_MESSAGE_CHARS)), 'f')).toHaveLength(MAX_CLIENT_MESSAGE_CHARS);
+    expect(clientErrorText(new Error('x'.repeat(MAX_CLIENT_MESSAGE_CHARS + 1)), 'f')).toHaveLength(MAX_CLIENT_MESSAGE_CHARS);
+    expect(clientErrorText(new Error('x'.repeat(MAX_CLIENT_MESSAGE_CHARS + 1)), 'f').endsWith('…')).toBe(true);
+    expect(clientErrorText({ weird: true }, 'fallback')).toBe('fallback');
+    expect(clientErrorText(new Error(''), 'fallback')).toBe('fallback');
+  });
+
+  it('address keys: IPv4 and IPv4-mapped IPv6 alike, IPv6 by /64, garbage as unknown', () => {
+    expect(addressKey('127.0.0.1')).toBe('127.0.0.1');
+    expect(addressKey('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(addressKey('::FFFF:10.1.2.3')).toBe('10.1.2.3');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8:1:2::9')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(addressKey(undefined)).toBe('unknown');
+    expect(addressKey('nonsense')).toBe('unknown');
   });
 });

@@ -8,7 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InvalidParamsError } from '../../errors.js';
 import { echoPipeline } from './pipelines.js';
 import type { WebRtcPipeline } from './pipelineTypes.js';
-import { startWebRtcServer, type WebRtcServer } from './server.js';
+import { DEFAULT_WEBRTC_LIMITS, startWebRtcServer, type WebRtcServer } from './server.js';
 import type { RemoteRunner } from './voicePipelines.js';
 
 /** Flags a pipeline factory receives. */
@@ -43,6 +43,12 @@ interface Flags {
   executor?: string;
   phrases?: string;
   maxPeers: number;
+  maxPeersPerAddress: number;
+  /** commander camel-cases `--max-websockets` as `maxWebsockets`. */
+  maxWebsockets: number;
+  maxWebsocketsPerAddress: number;
+  connectTimeoutMs: number;
+  signalingTimeoutMs: number;
   maxQueuedMs: number;
   bargeIn: boolean;
 }
@@ -81,7 +87,12 @@ export function webrtcCommand(program: Command, options: WebRtcCommandOptions = 
     .addOption(new Option('--pipeline <name>', 'what runs per connection').choices(Object.keys(all)).default('voice'))
     .addOption(new Option('--executor <host:port>', 'run the ML part on this executor (voice)'))
     .addOption(new Option('--phrases <list>', "phrases to recognize, '|'-separated (exact offline recognition with pocketsphinx)"))
-    .addOption(new Option('--max-peers <n>', 'peer connections at once').argParser(integer).default(8))
+    .addOption(new Option('--max-peers <n>', 'peer connections at once').argParser(integer).default(DEFAULT_WEBRTC_LIMITS.maxPeers))
+    .addOption(new Option('--max-peers-per-address <n>', 'peer connections from one remote address').argParser(integer).default(DEFAULT_WEBRTC_LIMITS.maxPeersPerAddress))
+    .addOption(new Option('--max-websockets <n>', 'signaling sockets at once').argParser(integer).default(DEFAULT_WEBRTC_LIMITS.maxWebSockets))
+    .addOption(new Option('--max-websockets-per-address <n>', 'signaling sockets from one remote address').argParser(integer).default(DEFAULT_WEBRTC_LIMITS.maxWebSocketsPerAddress))
+    .addOption(new Option('--connect-timeout-ms <ms>', 'offer → connected, else the peer is closed').argParser(integer).default(DEFAULT_WEBRTC_LIMITS.connectTimeoutMs))
+    .addOption(new Option('--signaling-timeout-ms <ms>', 'a signaling socket without a peer connection this long is closed').argParser(integer).default(DEFAULT_WEBRTC_LIMITS.signalingTimeoutMs))
     .addOption(new Option('--max-queued-ms <ms>', 'reply audio queued per peer before the oldest is dropped').argParser(integer).default(60_000))
     .option('--no-barge-in', 'do not stop the reply when the user speaks over it')
     .action(async (flags: Flags) => {
@@ -92,6 +103,11 @@ export function webrtcCommand(program: Command, options: WebRtcCommandOptions = 
         host: flags.host,
         pipeline,
         maxPeers: flags.maxPeers,
+        maxPeersPerAddress: flags.maxPeersPerAddress,
+        maxWebSockets: flags.maxWebsockets,
+        maxWebSocketsPerAddress: flags.maxWebsocketsPerAddress,
+        connectTimeoutMs: flags.connectTimeoutMs,
+        signalingTimeoutMs: flags.signalingTimeoutMs,
         maxQueuedMs: flags.maxQueuedMs,
         bargeIn: { enabled: flags.bargeIn },
       });

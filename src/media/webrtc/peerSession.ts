@@ -12,7 +12,8 @@ import { OpusDecoder, OpusEncoder } from './opusCodec.js';
 import type { WebRtcEvent, WebRtcPipeline } from './pipelineTypes.js';
 import { serializeEvent } from './pipelineTypes.js';
 import { RtpAudioInput } from './rtpAudioInput.js';
-import { candidateAddress, isLoopbackAddress, keepLoopbackCandidates, type IceCandidateJson } from './signaling.js';
+import { RemoteMediaError } from '../../errors.js';
+import { candidateAddress, isLoopbackAddress, keepLoopbackCandidates, MAX_REMOTE_CANDIDATES, usableCandidate, type IceCandidateJson } from './signaling.js';
 import { VoiceSession, type BargeInOptions } from './voiceSession.js';
 import { bumpDtlsSequenceOnConnect, createWeriftPeer } from './weriftPeer.js';
 
@@ -22,6 +23,8 @@ export interface PeerSessionOptions {
   readonly pipeline: WebRtcPipeline;
   /** Accept ICE only over 127.0.0.0/8 (server bound to loopback). */
   readonly loopbackOnly: boolean;
+  /** Remote candidates already in the offer; they count against {@link MAX_REMOTE_CANDIDATES}. Default: 0. */
+  readonly offeredCandidates?: number | undefined;
   readonly maxQueuedMs?: number | undefined;
   readonly bargeIn?: BargeInOptions | undefined;
   /** Shared 20 ms clock (see `VoiceSessionOptions.clock`). Default: the session's own. */
@@ -30,7 +33,7 @@ export interface PeerSessionOptions {
   readonly onLocalCandidate: (candidate: IceCandidateJson) => void;
   /** Called once when ICE and DTLS are up (media starts flowing). Default: none. */
   readonly onConnected?: (() => void) | undefined;
-  /** Called once when the connection is gone (failed, closed by either side). */
+  /** Called once when the connection is gone (failed, closed by either side), also while the answer is being made. */
   readonly onClosed: (reason: string) => void;
   readonly warn?: ((message: string) => void) | undefined;
 }
@@ -63,7 +66,7 @@ export function livePeerConnections(): number {
   return livePeers;
 }
 
-/** One browser connection. Create with {@link PeerSession.answer}. */
+/** One browser connection. Create with {@link PeerSession.create}, then {@link PeerSession.answer} its offer. */
 export class PeerSession {
   private readonly pc: RTCPeerConnection;
   private readonly decoder = new OpusDecoder(48_000, 1);
@@ -76,11 +79,13 @@ export class PeerSession {
   // Steady state: the first second (DTLS/SCTP set-up, first-use compilation) is not the clock's cadence.
   private readonly cadence = new IntervalHistogram(20, 50);
   private closed = false;
+  private remoteCandidates: number;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(private readonly options: PeerSessionOptions) {
     this.pc = createWeriftPeer(options.loopbackOnly);
     livePeers++;
+    this.remoteCandidates = options.offeredCandidates ?? 0;
     this.session = new VoiceSession({
       peerId: options.peerId,
       pipeline: options.pipeline,
@@ -100,26 +105,58 @@ export class PeerSession {
     this.wire();
   }
 
-  /** Creates the peer for `offerSdp` and returns it with the SDP answer (loopback-filtered when asked). */
-  static async answer(offerSdp: string, options: PeerSessionOptions): Promise<{ peer: PeerSession; sdp: string }> {
-    const peer = new PeerSession(options);
+  /**
+   * Creates the peer (a werift connection, two Opus codecs, a voice session). It holds those until {@link close}, which
+   * may come from either side at any time, also while {@link answer} runs; `onClosed` then tells the owner.
+   */
+  static create(options: PeerSessionOptions): PeerSession {
+    return new PeerSession(options);
+  }
+
+  /** True once closed (by either side). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Answers `offerSdp`; resolves to the SDP answer (loopback-filtered when asked).
+   * @throws whatever werift throws for an offer it cannot use (the peer is then closed), or `UNAVAILABLE` when the
+   *   peer was closed while the answer was being made.
+   */
+  async answer(offerSdp: string): Promise<string> {
     try {
-      await peer.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-      if (!peer.transceiver) throw new Error('the offer has no audio m-line');
-      await peer.pc.setLocalDescription(await peer.pc.createAnswer());
-      peer.unsubscribers.push(bumpDtlsSequenceOnConnect(peer.pc));
-      const sdp = peer.pc.localDescription?.sdp ?? '';
-      return { peer, sdp: options.loopbackOnly ? keepLoopbackCandidates(sdp) : sdp };
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      this.assertOpen();
+      if (!this.transceiver) throw new RemoteMediaError('INVALID_INPUT', 'the offer has no audio m-line');
+      const answer = await this.pc.createAnswer();
+      this.assertOpen();
+      await this.pc.setLocalDescription(answer);
+      this.assertOpen();
+      this.unsubscribers.push(bumpDtlsSequenceOnConnect(this.pc));
+      const sdp = this.pc.localDescription?.sdp ?? '';
+      return this.options.loopbackOnly ? keepLoopbackCandidates(sdp) : sdp;
     } catch (e) {
-      peer.close('bad offer');
+      this.close('bad offer');
       throw e;
     }
   }
 
-  /** Adds a remote ICE candidate (non-loopback ones are ignored in loopback mode). */
+  private assertOpen(): void {
+    if (this.closed) throw new RemoteMediaError('UNAVAILABLE', 'the peer connection closed while its answer was being made');
+  }
+
+  /**
+   * Adds a remote ICE candidate. Ignored: after close, end-of-candidates, and candidates the server never uses
+   * (not an IP literal, e.g. mDNS `.local`; non-loopback in loopback mode).
+   * @throws `RESOURCE_EXHAUSTED` past {@link MAX_REMOTE_CANDIDATES} (offer + trickled).
+   */
   async addIceCandidate(candidate: IceCandidateJson): Promise<void> {
     if (this.closed || candidate === null || candidate.candidate === '') return;
-    if (this.options.loopbackOnly && !isLoopbackAddress(candidateAddress(candidate.candidate) ?? '')) return;
+    if (!usableCandidate(candidate.candidate, this.options.loopbackOnly)) return;
+    if (this.remoteCandidates >= MAX_REMOTE_CANDIDATES) {
+      throw new RemoteMediaError('RESOURCE_EXHAUSTED', `more than ${MAX_REMOTE_CANDIDATES} remote ICE candidates on one peer connection`);
+    }
+    this.remoteCandidates++;
     await this.pc.addIceCandidate({
       candidate: candidate.candidate,
       sdpMid: candidate.sdpMid ?? undefined,

@@ -15,7 +15,7 @@ export const DEFAULT_WEBRTC_LIMITS = Object.freeze({
   maxMessageBytes: 65_536,
   /** Reply audio waiting for playback, ms; past it the oldest is dropped and counted (a runaway TTS cannot grow memory). */
   maxQueuedMs: 60_000,
-  /** Time from answer to connected, ms; a peer that never completes ICE is closed. */
+  /** Time from offer to connected, ms (making the answer included); a peer that never completes ICE is closed. */
   connectTimeoutMs: 15_000,
   /** A signaling socket with no peer (none offered yet, or its peer closed) this long is closed; idle tabs and
    * half-open sockets cannot hold `maxWebSockets` slots for ever. */
@@ -48,7 +48,7 @@ export const WebRtcServerOptionsSchema = z
     maxQueuedMs: z.number().min(20).max(600_000).default(DEFAULT_WEBRTC_LIMITS.maxQueuedMs)
       .describe(`Reply audio queued for playback per peer, in milliseconds; beyond it the oldest is dropped and counted. Default: ${DEFAULT_WEBRTC_LIMITS.maxQueuedMs} ms.`),
     connectTimeoutMs: z.number().int().min(100).max(600_000).default(DEFAULT_WEBRTC_LIMITS.connectTimeoutMs)
-      .describe(`Time for a peer to connect after the answer, in milliseconds. Default: ${DEFAULT_WEBRTC_LIMITS.connectTimeoutMs} ms.`),
+      .describe(`Time for a peer to connect after its offer (the answer included), in milliseconds. Default: ${DEFAULT_WEBRTC_LIMITS.connectTimeoutMs} ms.`),
     signalingTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_WEBRTC_LIMITS.signalingTimeoutMs)
       .describe(`Close a signaling socket that holds no peer connection for this long, in milliseconds. Default: ${DEFAULT_WEBRTC_LIMITS.signalingTimeoutMs} ms.`),
     maxPeersPerAddress: z.number().int().min(1).max(1_000).default(DEFAULT_WEBRTC_LIMITS.maxPeersPerAddress)
