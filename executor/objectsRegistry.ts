@@ -6,11 +6,18 @@
  *   an isolate context).
  * - `maxIteratorsPerObject`: open remote generators piling up on one object.
  * - `sessionTtlMs`: a dropped session keeps its objects this long for a reconnect, then they are disposed.
+ * - `maxPendingRequestsPerCall`: requests one Session call has in progress at once; a client pipelining without
+ *   waiting for answers cannot pile up work and replies without bound. One more is answered RESOURCE_EXHAUSTED.
+ *
+ * A session belongs to at most one call at a time (its {@link SessionOwner}). A call that resumes a session still
+ * held by another call takes it over and the old call is evicted; only the owning call's end detaches the session,
+ * so a late end of the old call can never start the TTL on objects a live call is using.
  *
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { RemoteMediaError, SessionNotFoundError } from '../src/errors.js';
+import { truncateText } from '../src/remote/status.js';
 import type { RemoteObject } from './objects.js';
 
 /** Defaults of the proxy limits (executor options of the same names). */
@@ -21,28 +28,43 @@ export const DEFAULT_PROXY_LIMITS = {
   maxObjectsPerClient: 1024,
   maxIteratorsPerObject: 64,
   sessionTtlMs: 30_000,
+  maxPendingRequestsPerCall: 256,
 } as const;
 
 /** Proxy limits, all required here (the options schema fills defaults). */
 export type ProxyLimits = { -readonly [K in keyof typeof DEFAULT_PROXY_LIMITS]: number };
+
+/** The call a session is attached to. */
+export interface SessionOwner {
+  /** Another call resumed this session: end this call (its later end must not detach the session). */
+  evict(): void;
+}
 
 interface Entry {
   readonly object: RemoteObject;
   readonly iterators: Set<number>;
 }
 
-/** One session: its objects, whether a call is attached, and the reconnect timer while none is. */
+/** One session: its objects, the call it is attached to, and the reconnect timer while none is. */
 export class ProxySession {
   readonly objects = new Map<string, Entry>();
   private ttlTimer: NodeJS.Timeout | undefined;
-  attached = true;
+  private owner: SessionOwner | undefined;
   disposed = false;
 
   constructor(
     readonly id: string,
     readonly client: string,
     private readonly registry: ObjectRegistry,
-  ) {}
+    owner: SessionOwner,
+  ) {
+    this.owner = owner;
+  }
+
+  /** True while a call holds the session. */
+  get attached(): boolean {
+    return this.owner !== undefined;
+  }
 
   /** Checks the object limits, then creates and adds an object; a failed creation frees its slot again. */
   async add(create: () => Promise<RemoteObject>): Promise<string> {
@@ -89,22 +111,29 @@ export class ProxySession {
     await entry.object.dispose().catch(() => undefined);
   }
 
-  /** The call carrying this session went away: keep the objects for `ttlMs`, then dispose them. */
-  detach(ttlMs: number): void {
-    if (this.disposed || !this.attached) return;
-    this.attached = false;
+  /**
+   * The call `owner` went away: keep the objects for `ttlMs`, then dispose them. A call that no longer owns the
+   * session (another call resumed it) detaches nothing.
+   */
+  detach(owner: SessionOwner, ttlMs: number): void {
+    if (this.disposed || this.owner !== owner) return;
+    this.owner = undefined;
     this.ttlTimer = setTimeout(() => void this.registry.dispose(this), ttlMs);
     this.ttlTimer.unref();
   }
 
-  attach(): void {
+  /** `owner` takes the session: the TTL stops, and a call still holding it is evicted. */
+  attach(owner: SessionOwner): void {
     clearTimeout(this.ttlTimer);
-    this.attached = true;
+    const previous = this.owner;
+    this.owner = owner;
+    if (previous !== undefined && previous !== owner) previous.evict();
   }
 
   async disposeObjects(): Promise<void> {
     clearTimeout(this.ttlTimer);
     this.disposed = true;
+    this.owner = undefined;
     await Promise.all([...this.objects.keys()].map((id) => this.release(id)));
   }
 }
@@ -131,25 +160,31 @@ export class ObjectRegistry {
     return this.objects;
   }
 
-  /** A new session for `client`, or RESOURCE_EXHAUSTED naming the limit. */
-  open(client: string): ProxySession {
+  /** A new session for `client`, held by the call `owner`, or RESOURCE_EXHAUSTED naming the limit. */
+  open(client: string, owner: SessionOwner): ProxySession {
     if (this.sessions.size >= this.limits.maxSessions) throw exhausted(`executor is at its limit of ${this.limits.maxSessions} proxy sessions (maxSessions)`);
     const mine = this.sessionsByClient.get(client) ?? 0;
     if (mine >= this.limits.maxSessionsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxSessionsPerClient} proxy sessions (maxSessionsPerClient)`);
-    const session = new ProxySession(randomUUID(), client, this);
+    const session = new ProxySession(randomUUID(), client, this, owner);
     this.sessions.set(session.id, session);
     this.sessionsByClient.set(client, mine + 1);
     this.onSessions(this.sessions.size);
     return session;
   }
 
-  /** The session `id` for a reconnect, or SessionNotFoundError naming it. */
-  resume(id: string): ProxySession {
+  /**
+   * The session `id` for a reconnect by the call `owner` (a call still holding it is evicted), or
+   * SessionNotFoundError naming it.
+   */
+  resume(id: string, owner: SessionOwner): ProxySession {
     const session = this.sessions.get(id);
     if (session === undefined || session.disposed) {
-      throw new SessionNotFoundError('PROTOCOL', `Session not found: '${id}' (closed, or expired after the ${this.limits.sessionTtlMs} ms reconnect TTL)`);
+      throw new SessionNotFoundError(
+        'PROTOCOL',
+        `Session not found: '${truncateText(id, 64)}' (closed, expired after the ${this.limits.sessionTtlMs} ms reconnect TTL, or the executor restarted)`,
+      );
     }
-    session.attach();
+    session.attach(owner);
     return session;
   }
 

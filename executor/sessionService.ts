@@ -12,14 +12,15 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { errorToData, RemoteMediaError, SandboxLimitError } from '../src/errors.js';
+import { errorToData, RemoteMediaError, SandboxLimitError, type ErrorCode, type ErrorData } from '../src/errors.js';
 import { decodePayload, encodePayload } from '../src/remote/codec.js';
 import { InvokeOp, type CreateObject, type Invoke, type SessionRequest, type SessionResponse } from '../src/remote/gen/remotemedia.js';
-import { errorDataToWire, statusForCode } from '../src/remote/status.js';
+import { errorDataToWire, statusDetails, statusForCode } from '../src/remote/status.js';
 import type { IsolatePool } from '../src/sandbox/isolatePool.js';
 import { registeredClass } from './classes.js';
 import { HostObject, SandboxObject, type CallResult, type RemoteObject } from './objects.js';
-import type { ObjectRegistry, ProxySession } from './objectsRegistry.js';
+import type { ObjectRegistry, ProxySession, SessionOwner } from './objectsRegistry.js';
+import { peerHost } from './peer.js';
 
 /** What a session call needs from its executor. */
 export interface SessionServiceContext {
@@ -28,9 +29,17 @@ export interface SessionServiceContext {
   readonly codeEnabled: boolean;
   readonly allowModules: readonly string[];
   readonly sandboxTimeoutMs: number;
+  /** A call that sends no `open` this long is ended with DEADLINE_EXCEEDED, ms (option `openTimeoutMs`). */
+  readonly openTimeoutMs: number;
+  /** Requests of one call being worked on at once; one more is answered RESOURCE_EXHAUSTED (option `maxPendingRequestsPerCall`). */
+  readonly maxPendingRequests: number;
+  /** Send error stacks and unredacted paths to this caller (option `errorStacks`). */
+  readonly stacks: boolean;
   readonly log: Logger;
   /** Called for every call stopped by the sandbox time limit (GetStatus `sandboxTimeouts`). */
   readonly onSandboxTimeout: () => void;
+  /** Called when a call is ended for sending no `open` in time (GetStatus `rejectedCalls`). */
+  readonly onOpenTimeout: () => void;
 }
 
 type Call = ServerDuplexStream<SessionRequest, SessionResponse>;
@@ -39,32 +48,64 @@ type Call = ServerDuplexStream<SessionRequest, SessionResponse>;
 export function serveSession(call: Call, ctx: SessionServiceContext): void {
   let session: ProxySession | undefined;
   let ended = false;
+  let pending = 0;
+  let writeBlocked = false;
   const client = peerHost(call.getPeer());
+  const wire = { stacks: ctx.stacks };
   const reply = (message: SessionResponse): void => {
-    if (!ended) call.write(message);
+    if (ended) return;
+    // A client that does not read its replies stops being read: what it can make us buffer is bounded by the
+    // pending-request limit plus the stream's write buffer, not by how much it sends.
+    if (!call.write(message) && !writeBlocked) {
+      writeBlocked = true;
+      call.pause();
+      call.once('drain', () => {
+        writeBlocked = false;
+        if (!ended) call.resume();
+      });
+    }
   };
   const replyError = (id: number, error: unknown, node?: string): void => {
     if (error instanceof SandboxLimitError && error.code === 'DEADLINE_EXCEEDED') ctx.onSandboxTimeout();
-    reply({ id, error: errorDataToWire(errorToData(error, node)) });
+    reply({ id, error: errorDataToWire(isErrorData(error) ? error : errorToData(error, node), wire) });
   };
+  /** Ends the call: the error (with `id`, 0 when it concerns the call itself), then the matching status. */
   const fail = (id: number, error: unknown): void => {
-    const data = errorToData(error);
-    replyError(id, error);
+    if (ended) return;
+    const data = isErrorData(error) ? error : errorToData(error);
+    replyError(id, data);
+    finish();
+    call.emit('error', { code: statusForCode(data.code), details: statusDetails(data.message, wire) });
+  };
+  const owner: SessionOwner = {
+    evict: () => fail(0, refusal('PROTOCOL', 'session resumed on another call; this call is closed')),
+  };
+  const openTimer = setTimeout(() => {
+    if (session !== undefined || ended) return;
+    ctx.onOpenTimeout();
+    fail(0, refusal('DEADLINE_EXCEEDED', `no open message within ${ctx.openTimeoutMs} ms (openTimeoutMs)`));
+  }, ctx.openTimeoutMs);
+  openTimer.unref();
+  /** The call is over for us: no more replies, and the session (if this call still owns it) waits for a reconnect. */
+  const finish = (): void => {
     ended = true;
-    call.emit('error', { code: statusForCode(data.code), details: data.message });
+    clearTimeout(openTimer);
+    session?.detach(owner, ctx.registry.limits.sessionTtlMs);
   };
 
   call.on('data', (request: SessionRequest) => {
     if (ended) return;
     const { id } = request;
     if (session === undefined) {
-      if (request.open === undefined) return fail(id, new RemoteMediaError('PROTOCOL', 'protocol: the first Session message must be open'));
+      clearTimeout(openTimer);
+      if (request.open === undefined) return fail(id, refusal('PROTOCOL', 'protocol: the first Session message must be open'));
+      const resumed = request.open.sessionId !== '';
       try {
-        session = request.open.sessionId === '' ? ctx.registry.open(client) : ctx.registry.resume(request.open.sessionId);
+        session = resumed ? ctx.registry.resume(request.open.sessionId, owner) : ctx.registry.open(client, owner);
       } catch (e) {
         return fail(id, e);
       }
-      ctx.log.debug({ session: session.id, client, resumed: request.open.sessionId !== '' }, 'proxy session attached');
+      ctx.log.debug({ session: session.id, client, resumed }, 'proxy session attached');
       const { sessionTtlMs } = ctx.registry.limits;
       return reply({ id, opened: { sessionId: session.id, allowModules: [...ctx.allowModules], codeEnabled: ctx.codeEnabled, ttlMs: sessionTtlMs } });
     }
@@ -74,27 +115,47 @@ export function serveSession(call: Call, ctx: SessionServiceContext): void {
       void ctx.registry.dispose(current).then(() => call.end());
       return;
     }
+    if (request.create === undefined && request.invoke === undefined && request.release === undefined) {
+      return fail(id, refusal('PROTOCOL', 'protocol: a session is already open on this call'));
+    }
+    if (pending >= ctx.maxPendingRequests) {
+      return replyError(id, refusal('RESOURCE_EXHAUSTED', `this call is at its limit of ${ctx.maxPendingRequests} pending requests (maxPendingRequestsPerCall); wait for answers first`));
+    }
     let work: Promise<SessionResponse['result']>;
     if (request.create !== undefined) work = create(current, request.create, ctx);
     else if (request.invoke !== undefined) work = invoke(current, request.invoke, ctx.registry.limits.maxIteratorsPerObject);
-    else if (request.release !== undefined) work = current.release(request.release.objectId).then(() => ({ value: Buffer.alloc(0), handle: '', done: false }));
-    else return fail(id, new RemoteMediaError('PROTOCOL', 'protocol: a session is already open on this call'));
+    else work = current.release(request.release!.objectId).then(() => ({ value: Buffer.alloc(0), handle: '', done: false }));
+    pending++;
     work.then(
-      (result) => reply({ id, result }),
-      (e: unknown) => replyError(id, e, labelOf(current, request)),
+      (result) => {
+        pending--;
+        reply({ id, result });
+      },
+      (e: unknown) => {
+        pending--;
+        replyError(id, e, labelOf(current, request));
+      },
     );
   });
-  const drop = (): void => {
-    ended = true;
-    session?.detach(ctx.registry.limits.sessionTtlMs);
-  };
   // Without a close message, an ending call is a dropped one: the objects wait for a reconnect.
   call.on('end', () => {
-    drop();
+    finish();
     call.end();
   });
-  call.on('cancelled', drop);
-  call.on('error', drop);
+  call.on('cancelled', finish);
+  call.on('error', finish);
+}
+
+/**
+ * A refusal by the executor itself, as error data. Not an `Error`: a hostile client can trigger refusals by the
+ * thousand, and capturing and formatting a stack for each (source-mapped under tsx) costs ~0.1 ms of event loop.
+ */
+export function refusal(code: ErrorCode, message: string): ErrorData {
+  return { name: 'RemoteMediaError', code, message };
+}
+
+function isErrorData(value: unknown): value is ErrorData {
+  return typeof value === 'object' && value !== null && !(value instanceof Error) && typeof (value as ErrorData).code === 'string';
 }
 
 async function create(session: ProxySession, request: CreateObject, ctx: SessionServiceContext): Promise<SessionResponse['result']> {
@@ -172,9 +233,3 @@ function labelOf(session: ProxySession, request: SessionRequest): string | undef
   return undefined;
 }
 
-/** `ipv4:1.2.3.4:5678`, `[::1]:5678` or `1.2.3.4:5678` → the host part: clients are counted per address. */
-function peerHost(peer: string): string {
-  const bare = peer.replace(/^ipv[46]:/, '');
-  const i = bare.lastIndexOf(':');
-  return (i > 0 ? bare.slice(0, i) : bare).replace(/^\[|\]$/g, '');
-}

@@ -3,9 +3,10 @@
  * loopback every connection here is the same client.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type RemoteClient } from '../../src/index.js';
+import { connect, type ExecutorStatus, type RemoteClient } from '../../src/index.js';
 import type { Counter, Numbers } from './fixtures/registered.js';
 import { proxyExecutor, type ProxyExecutor } from './helpers.js';
+import { rawClient, rawSession, Status } from './rawSession.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -19,6 +20,16 @@ async function start(options: Parameters<typeof proxyExecutor>[0]): Promise<Prox
     await executor.close();
   });
   return executor;
+}
+
+async function until(executor: ProxyExecutor, check: (s: ExecutorStatus) => boolean): Promise<void> {
+  const deadline = performance.now() + 5000;
+  let last = await executor.status();
+  while (!check(last)) {
+    if (performance.now() > deadline) throw new Error(`status not reached: ${JSON.stringify({ sessionCalls: last.sessionCalls, activeSessions: last.activeSessions })}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    last = await executor.status();
+  }
 }
 
 async function clients(address: string, n: number): Promise<RemoteClient[]> {
@@ -72,9 +83,85 @@ describe('proxy limits', () => {
     await numbers.count(1);
   });
 
+  it('maxSessionCallsPerClient: 3 calls awaiting open are held, the 4th is refused naming the limit, one ending frees a slot', async () => {
+    const executor = await start({ maxSessionCallsPerClient: 3, sessionTtlMs: 50 });
+    const grpc = rawClient(executor.address);
+    cleanups.push(async () => grpc.close());
+    const calls = [rawSession(grpc), rawSession(grpc), rawSession(grpc)];
+    await until(executor, (s) => s.sessionCalls === 3);
+    const fourth = rawSession(grpc);
+    expect(await fourth.ended).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: 'client 127.0.0.1 is at its limit of 3 open Session calls (maxSessionCallsPerClient)' });
+    expect(await executor.status()).toMatchObject({ sessionCalls: 3, rejectedCalls: 1 });
+    calls[0]!.cancel();
+    await until(executor, (s) => s.sessionCalls === 2);
+    const again = rawSession(grpc);
+    expect(await again.open()).toMatch(/^[0-9a-f-]{36}$/);
+    for (const call of [...calls, again]) call.cancel();
+    await until(executor, (s) => s.sessionCalls === 0);
+  });
+
+  it('maxSessionCalls: 3 calls over the executor are held, the 4th is refused naming the limit, one ending frees a slot', async () => {
+    const executor = await start({ maxSessionCalls: 3, maxSessionCallsPerClient: 10, sessionTtlMs: 50 });
+    const grpc = rawClient(executor.address);
+    cleanups.push(async () => grpc.close());
+    const calls = [rawSession(grpc), rawSession(grpc), rawSession(grpc)];
+    await until(executor, (s) => s.sessionCalls === 3);
+    const fourth = rawSession(grpc);
+    expect(await fourth.ended).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: 'executor is at its limit of 3 open Session calls (maxSessionCalls)' });
+    calls[0]!.cancel();
+    await until(executor, (s) => s.sessionCalls === 2);
+    const again = rawSession(grpc);
+    expect(await again.open()).toMatch(/^[0-9a-f-]{36}$/);
+    for (const call of [...calls, again]) call.cancel();
+    await until(executor, (s) => s.sessionCalls === 0);
+  });
+
+  it('maxCallsPerConnection: one connection holds N calls at the executor; call N+1 waits on the client until one ends', async () => {
+    const executor = await start({ maxCallsPerConnection: 3, sessionTtlMs: 50 });
+    const grpc = rawClient(executor.address);
+    cleanups.push(async () => grpc.close());
+    const calls = [rawSession(grpc), rawSession(grpc), rawSession(grpc)];
+    await until(executor, (s) => s.sessionCalls === 3);
+    const fourth = rawSession(grpc);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await executor.status()).sessionCalls).toBe(3);
+    calls[0]!.cancel();
+    expect(await fourth.open()).toMatch(/^[0-9a-f-]{36}$/);
+    for (const call of [...calls, fourth]) call.cancel();
+    await until(executor, (s) => s.sessionCalls === 0);
+  });
+
+  it('openTimeoutMs: a call that opens within it is served; one silent past it ends DEADLINE_EXCEEDED, counted in rejectedCalls', async () => {
+    const executor = await start({ openTimeoutMs: 300 });
+    const grpc = rawClient(executor.address);
+    cleanups.push(async () => grpc.close());
+    const silent = rawSession(grpc);
+    const prompt = rawSession(grpc);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await prompt.open();
+    expect(await silent.ended).toEqual({ code: Status.DEADLINE_EXCEEDED, details: 'no open message within 300 ms (openTimeoutMs)' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await executor.status()).toMatchObject({ sessionCalls: 1, activeSessions: 1, rejectedCalls: 1 });
+    prompt.send({ id: 2, close: {} });
+    prompt.call.end();
+    expect((await prompt.ended).code).toBe(Status.OK);
+    await until(executor, (s) => s.sessionCalls === 0);
+  });
+
+  it('maxPendingRequestsPerCall: 3 requests in progress, the 4th is refused naming the limit, answers free slots', async () => {
+    const executor = await start({ maxPendingRequestsPerCall: 3 });
+    const [client] = await clients(executor.address, 1);
+    const numbers = await client!.createProxy<Numbers>('Numbers');
+    const sleeping = [numbers.sleep(300), numbers.sleep(300), numbers.sleep(300)];
+    await expect(numbers.sleep(1)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringContaining('at its limit of 3 pending requests (maxPendingRequestsPerCall)') });
+    expect(await Promise.all(sleeping)).toEqual(['slept', 'slept', 'slept']);
+    expect(await numbers.sleep(1)).toBe('slept');
+  });
+
   it('invalid limit options are refused naming the field', async () => {
     await expect(proxyExecutor({ maxSessions: 0 })).rejects.toMatchObject({ code: 'INVALID_PARAMS', field: 'maxSessions' });
     await expect(proxyExecutor({ sandboxMemoryLimitMb: 4 })).rejects.toMatchObject({ code: 'INVALID_PARAMS', field: 'sandboxMemoryLimitMb' });
+    await expect(proxyExecutor({ maxPendingRequestsPerCall: 0 })).rejects.toMatchObject({ code: 'INVALID_PARAMS', field: 'maxPendingRequestsPerCall' });
     await expect(connect({ address: '127.0.0.1:1', batchSize: 0 })).rejects.toMatchObject({ code: 'INVALID_PARAMS', field: 'batchSize' });
   });
 });

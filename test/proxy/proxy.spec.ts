@@ -38,7 +38,8 @@ let executor: ProxyExecutor;
 let client: RemoteClient;
 
 beforeAll(async () => {
-  executor = await proxyExecutor();
+  // No token here: stacks are sent only because this executor says so (default: only to authenticated callers).
+  executor = await proxyExecutor({ errorStacks: 'always' });
 });
 afterAll(async () => {
   await executor.close();
