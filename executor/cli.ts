@@ -51,6 +51,7 @@ interface ExecutorFlags {
   maxObjectsPerClient?: number;
   maxIteratorsPerObject?: number;
   sessionTtlMs?: number;
+  maxPendingRequestsPerCall?: number;
   maxStreamsPerClient?: number;
   maxNodes?: number;
   maxParamsBytes?: number;
@@ -60,6 +61,8 @@ interface ExecutorFlags {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   maxIsolates?: number;
+  maxCallsPerConnection?: number;
+  maxSessionCalls?: number;
   sandboxCapability: string[];
   errorStacks?: ExecutorOptions['errorStacks'];
 }
@@ -103,6 +106,7 @@ export function buildCli(): Command {
     .option('--max-objects-per-client <n>', 'proxy objects per client IP (default 1024)', integer)
     .option('--max-iterators-per-object <n>', 'open remote generators per proxy object (default 64)', integer)
     .option('--session-ttl-ms <n>', 'how long a dropped proxy session keeps its objects (default 30000)', integer)
+    .option('--max-pending-requests-per-call <n>', 'requests one Session call may have in progress at once (default 256)', integer)
     .option('--max-streams-per-client <n>', 'concurrent streams per client IP (default 16)', integer)
     .option('--max-nodes <n>', 'nodes in one remote chain (default 64)', integer)
     .option('--max-params-bytes <n>', "length of one node's params_json in UTF-16 units (default 1048576)", integer)
@@ -111,6 +115,8 @@ export function buildCli(): Command {
     .option('--max-session-calls-per-client <n>', 'Session calls open at once per client IP (default 64)', integer)
     .option('--keepalive-time-ms <n>', 'ping each client connection this often (default 30000)', integer)
     .option('--keepalive-timeout-ms <n>', 'close a connection whose ping is unanswered this long (default 10000)', integer)
+    .option('--max-calls-per-connection <n>', 'concurrent calls on one HTTP/2 connection (default 128)', integer)
+    .option('--max-session-calls <n>', 'Session calls open at once over all clients (default 1024)', integer)
     .option('--max-isolates <n>', 'sandbox isolates alive at once in this process (default 32)', integer)
     .option('--sandbox-capability <name>', "capability clients may request for sandboxed code: console, wasm (repeatable; default console)", collect, [])
     .option('--error-stacks <when>', 'send error stacks to clients: never | authenticated | always (default authenticated: only with --token)')
@@ -147,6 +153,7 @@ export function buildCli(): Command {
         maxObjectsPerClient: flags.maxObjectsPerClient,
         maxIteratorsPerObject: flags.maxIteratorsPerObject,
         sessionTtlMs: flags.sessionTtlMs,
+        maxPendingRequestsPerCall: flags.maxPendingRequestsPerCall,
         maxStreamsPerClient: flags.maxStreamsPerClient,
         maxNodes: flags.maxNodes,
         maxParamsBytes: flags.maxParamsBytes,
@@ -156,6 +163,8 @@ export function buildCli(): Command {
         keepaliveTimeMs: flags.keepaliveTimeMs,
         keepaliveTimeoutMs: flags.keepaliveTimeoutMs,
         maxIsolates: flags.maxIsolates,
+        maxCallsPerConnection: flags.maxCallsPerConnection,
+        maxSessionCalls: flags.maxSessionCalls,
         sandboxCapabilities: flags.sandboxCapability.length > 0 ? (flags.sandboxCapability as ExecutorOptions['sandboxCapabilities']) : undefined,
         errorStacks: flags.errorStacks,
       });

@@ -16,8 +16,9 @@ import { DEFAULT_PROXY_LIMITS } from './objectsRegistry.js';
  * - `maxMessageBytes`: size of one received gRPC message (an item's msgpack payload plus ~10 bytes of protobuf framing);
  *   bounds what one message can make the executor allocate. Larger messages get RESOURCE_EXHAUSTED.
  * - `maxWindow`: credits granted to one stream; bounds the items the executor holds per stream (a client asking more gets this many).
- * - `idleTimeoutMs`: a stream with no message in either direction this long is closed (DEADLINE_EXCEEDED); frees
- *   pipelines of clients that vanished without closing their connection.
+ * - `idleTimeoutMs`: a stream with no activity this long is closed (DEADLINE_EXCEEDED); activity is a message received
+ *   from the client or a write the transport took from us, never a write merely queued. Frees pipelines of clients
+ *   that vanished without closing their connection, and of clients that never read (whose outputs are then dropped).
  * - `shutdownGraceMs`: on `close()`, how long open streams may still finish before they are cancelled.
  * - `maxStreamsPerClient`: concurrent `Stream` calls from one client (peer IP address); one client cannot take every
  *   stream slot from the others. RESOURCE_EXHAUSTED beyond it.
@@ -34,6 +35,11 @@ import { DEFAULT_PROXY_LIMITS } from './objectsRegistry.js';
  *   ping is not answered in time, so a stopped or vanished client (half-open TCP) frees its calls and sessions.
  * - `maxIsolates`: isolated-vm isolates alive at once in the process (codeNode chains and shipped objects, in use or
  *   pooled); each can hold up to `sandboxMemoryLimitMb`. RESOURCE_EXHAUSTED beyond it.
+ * - `maxCallsPerConnection`: concurrent calls on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); a client
+ *   opening thousands of calls in one burst makes the executor pay per-call set-up before any of our limits runs.
+ *   Clients queue calls beyond it on their side.
+ * - `maxSessionCalls`: Session calls open at once over all clients; the per-client limit alone does little against
+ *   a client with many addresses. RESOURCE_EXHAUSTED beyond it.
  */
 export const DEFAULT_EXECUTOR_LIMITS = {
   maxStreams: 64,
@@ -50,6 +56,8 @@ export const DEFAULT_EXECUTOR_LIMITS = {
   keepaliveTimeMs: 30_000,
   keepaliveTimeoutMs: 10_000,
   maxIsolates: 32,
+  maxCallsPerConnection: 128,
+  maxSessionCalls: 1024,
 } as const;
 
 const pem = z.union([z.string(), z.instanceof(Uint8Array)]);
@@ -121,6 +129,18 @@ const ExecutorOptionsSchema = z
       .positive()
       .default(DEFAULT_EXECUTOR_LIMITS.keepaliveTimeoutMs)
       .describe('Close a connection whose ping is not answered within this long, ms (its calls end, its sessions detach). Default: 10000.'),
+    maxCallsPerConnection: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxCallsPerConnection)
+      .describe('Concurrent calls on one HTTP/2 connection (clients queue more on their side). Default: 128.'),
+    maxSessionCalls: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxSessionCalls)
+      .describe('Session calls open at once over all clients, attached or awaiting their first message. Default: 1024.'),
     maxIsolates: z
       .number()
       .int()
@@ -140,7 +160,9 @@ const ExecutorOptionsSchema = z
       .int()
       .positive()
       .default(DEFAULT_EXECUTOR_LIMITS.idleTimeoutMs)
-      .describe('Close a stream with no message in either direction for this long, ms. Default: 60000.'),
+      .describe(
+        'Close a stream with no activity for this long, ms: no message received from the client and no write taken by the transport (a write queued for a client that does not read is not activity; its outputs are dropped on close). Default: 60000.',
+      ),
     shutdownGraceMs: z
       .number()
       .int()
@@ -215,6 +237,12 @@ const ExecutorOptionsSchema = z
       .min(0)
       .default(DEFAULT_PROXY_LIMITS.sessionTtlMs)
       .describe('How long a dropped proxy session keeps its objects for a reconnect, ms. Default: 30000.'),
+    maxPendingRequestsPerCall: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_PROXY_LIMITS.maxPendingRequestsPerCall)
+      .describe('Requests one Session call may have in progress at once (create, invoke, release); one more is refused. Default: 256.'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .optional()

@@ -11,14 +11,16 @@ import { HealthImplementation } from 'grpc-health-check';
 import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { config as rxjsConfig } from 'rxjs';
 import { preloadEngines, type EngineRequest } from '../src/engines/index.js';
 import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
 import { listNodes } from '../src/node.js';
 import { RemoteMediaService, type GetStatusResponse, type RemoteMediaServer, type StreamMessage } from '../src/remote/gen/remotemedia.js';
-import { errorDataToWire, statusForCode } from '../src/remote/status.js';
+import { errorDataToWire, statusDetails, statusForCode, type WireErrorOptions } from '../src/remote/status.js';
 import { bearerChecker } from './auth.js';
 import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './options.js';
 import { packageFile, packageVersion } from './packageFiles.js';
+import { peerHost } from './peer.js';
 import { createMetricsRegistry, startMetricsServer, type MetricsServer } from './metrics.js';
 import { createProxyService } from './sessionServer.js';
 import { ExecutorStats } from './stats.js';
@@ -59,9 +61,14 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   for (const module of opts.modules) await import(moduleUrl(module));
   await preloadEngines(opts.preload.map(engineRequest));
   const log = createLogger(opts);
+  const restoreRxjs = keepRxjsErrorsInProcess(log);
   const stats = new ExecutorStats(packageVersion());
   const sessions = new Set<StreamSession>();
+  /** Open Stream calls per client (peer IP), for maxStreamsPerClient. */
+  const streamsByClient = new Map<string, number>();
   let streamIds = 0;
+  // Stacks and paths only to callers who proved themselves (or when the operator says so): see errorStacks.
+  const wire: WireErrorOptions = { stacks: opts.errorStacks === 'always' || (opts.errorStacks === 'authenticated' && opts.token !== undefined) };
   const authorized = bearerChecker(opts.token);
   const proxies = createProxyService(opts, stats, log, authorized);
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
@@ -71,23 +78,41 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     // Pings find clients that stopped or vanished without closing (half-open TCP): their calls end, sessions detach.
     'grpc.keepalive_time_ms': opts.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs,
+    'grpc.max_concurrent_streams': opts.maxCallsPerConnection,
   });
 
   const unauthenticated: Partial<ServiceError> = { code: Status.UNAUTHENTICATED, details: "missing or wrong 'authorization: Bearer <token>' metadata" };
   const service: RemoteMediaServer = {
     stream(call) {
-      if (!authorized(call.metadata)) return rejectStream(call, 'UNAUTHENTICATED', unauthenticated.details!);
-      if (stats.draining) return rejectStream(call, 'UNAVAILABLE', 'executor is shutting down');
+      if (!authorized(call.metadata)) return rejectStream(call, 'UNAUTHENTICATED', unauthenticated.details!, wire);
+      if (stats.draining) return rejectStream(call, 'UNAVAILABLE', 'executor is shutting down', wire);
       if (sessions.size >= opts.maxStreams) {
         stats.rejectedStreams++;
-        return rejectStream(call, 'RESOURCE_EXHAUSTED', `executor is at its limit of ${opts.maxStreams} concurrent streams (maxStreams)`);
+        return rejectStream(call, 'RESOURCE_EXHAUSTED', `executor is at its limit of ${opts.maxStreams} concurrent streams (maxStreams)`, wire);
       }
+      const client = peerHost(call.getPeer());
+      const fromClient = streamsByClient.get(client) ?? 0;
+      if (fromClient >= opts.maxStreamsPerClient) {
+        stats.rejectedCalls++;
+        return rejectStream(call, 'RESOURCE_EXHAUSTED', `client is at its limit of ${opts.maxStreamsPerClient} concurrent streams (maxStreamsPerClient)`, wire);
+      }
+      streamsByClient.set(client, fromClient + 1);
       const session = new StreamSession(call, {
         stats,
         maxWindow: opts.maxWindow,
         idleTimeoutMs: opts.idleTimeoutMs,
+        maxNodes: opts.maxNodes,
+        maxParamsBytes: opts.maxParamsBytes,
+        maxNodeTypeLength: opts.maxNodeTypeLength,
+        openTimeoutMs: opts.openTimeoutMs,
+        stacks: wire.stacks ?? false,
         log: log.child({ stream: ++streamIds, peer: call.getPeer() }),
-        onClosed: (s) => sessions.delete(s),
+        onClosed: (s) => {
+          if (!sessions.delete(s)) return;
+          const left = (streamsByClient.get(client) ?? 1) - 1;
+          if (left > 0) streamsByClient.set(client, left);
+          else streamsByClient.delete(client);
+        },
       });
       sessions.add(session);
     },
@@ -139,6 +164,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
         done = true;
         clearTimeout(graceTimer);
         log.info({ totalStreams: stats.totalStreams }, 'executor stopped');
+        restoreRxjs();
         void (metrics?.close() ?? Promise.resolve()).then(resolve);
       };
       const graceTimer = setTimeout(() => {
@@ -155,12 +181,27 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   return { port, address, ...(metrics && { metricsUrl: metrics.url }), status: () => ({ ...stats.snapshot(), activeObjects: proxies.objectCount }), close };
 }
 
-/** Ends a call that never became a session: the `Error` message, then the matching status. */
-function rejectStream(call: ServerDuplexStream<StreamMessage, StreamMessage>, code: ErrorCode, message: string): void {
+/** Ends a call that never became a session: the `Error` message, then the matching status (both bounded). */
+function rejectStream(call: ServerDuplexStream<StreamMessage, StreamMessage>, code: ErrorCode, message: string, wire: WireErrorOptions): void {
   call.on('data', () => undefined);
   call.on('error', () => undefined);
-  call.write({ error: errorDataToWire(errorToData(new RemoteMediaError(code, message))) });
-  call.emit('error', { code: statusForCode(code), details: message });
+  call.write({ error: errorDataToWire(errorToData(new RemoteMediaError(code, message)), wire) });
+  call.emit('error', { code: statusForCode(code), details: statusDetails(message, wire) });
+}
+
+/**
+ * RxJS reports an error it cannot deliver (one thrown inside an observer's own callback, e.g. a RangeError when a
+ * chain is too deep for the stack) by throwing it from a timer: an uncaught exception that would end the executor
+ * and every stream in it. While an executor runs, such errors are logged instead (unless the host installed its own
+ * handler); the stream concerned ends by its idle timeout or its client. Returns the undo.
+ */
+function keepRxjsErrorsInProcess(log: Logger): () => void {
+  if (rxjsConfig.onUnhandledError !== null) return () => undefined;
+  const handler = (error: unknown): void => log.error({ err: error instanceof Error ? error.message : String(error) }, 'undeliverable error in a chain');
+  rxjsConfig.onUnhandledError = handler;
+  return () => {
+    if (rxjsConfig.onUnhandledError === handler) rxjsConfig.onUnhandledError = null;
+  };
 }
 
 function serverCredentials(opts: ResolvedExecutorOptions): ServerCredentials {

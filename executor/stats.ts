@@ -44,8 +44,12 @@ export class ExecutorStats {
   demandWaits = 0;
   /** Sandboxed calls stopped by their time limit (incremented by the sandbox through {@link recordSandboxTimeout}). */
   sandboxTimeouts = 0;
-  /** Sum over open streams of items received and not yet credited back. */
+  /**
+   * Items the executor holds, over all streams: received and not yet credited back, plus outputs written and not yet
+   * taken by the transport (a client that does not read shows here, its credit withheld).
+   */
   inFlight = 0;
+  /** Largest count of received, not yet credited items of one stream (≤ its window). */
   peakStreamInFlight = 0;
   draining = false;
   /** Object-proxy sessions open right now (kept by the session service when it exists). */

@@ -17,7 +17,7 @@ import { currentDemand, type Demand } from '../src/flow/demand.js';
 import { operatorsFromSpecs, type NodeSpec } from '../src/node.js';
 import { decodePayload, encodePayload } from '../src/remote/codec.js';
 import type { Data, Open, StreamMessage } from '../src/remote/gen/remotemedia.js';
-import { errorDataToWire, statusForCode } from '../src/remote/status.js';
+import { errorDataToWire, statusDetails, statusForCode } from '../src/remote/status.js';
 import { instrumentedChain } from './metricsChain.js';
 import type { ExecutorStats } from './stats.js';
 
@@ -26,6 +26,16 @@ export interface SessionContext {
   readonly stats: ExecutorStats;
   readonly maxWindow: number;
   readonly idleTimeoutMs: number;
+  /** Nodes in one chain (option `maxNodes`); a longer `open` is refused before any node is looked up. */
+  readonly maxNodes: number;
+  /** Length of one node's `params_json`, UTF-16 code units (option `maxParamsBytes`); checked before parsing. */
+  readonly maxParamsBytes: number;
+  /** Length of a node type (option `maxNodeTypeLength`); checked before any lookup or echo. */
+  readonly maxNodeTypeLength: number;
+  /** A call that sends no `open` this long is ended with DEADLINE_EXCEEDED, ms (option `openTimeoutMs`). */
+  readonly openTimeoutMs: number;
+  /** Send error stacks and unredacted paths to this caller (option `errorStacks`, resolved for this executor). */
+  readonly stacks: boolean;
   readonly log: Logger;
   /** Called once when the session is over (any path). */
   readonly onClosed: (session: StreamSession) => void;
@@ -54,6 +64,15 @@ export class StreamSession {
   private nodeTypes: string[] = [];
   private lastActivity = performance.now();
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly openTimer: NodeJS.Timeout;
+  /** Set when the chain's subscription reached its input (never cleared); see onOpen. */
+  private inputReached = false;
+  /** True from a `call.write()` that reported a full buffer until 'drain': no credit is granted meanwhile. */
+  private writeBlocked = false;
+  /** Output items handed to gRPC and not yet taken by the transport (their write callback has not run). */
+  private unsentOutputs = 0;
+  /** True once the stream's slot is given back (see {@link StreamSession.maybeRelease}). */
+  private released = false;
 
   constructor(
     private readonly call: ServerDuplexStream<StreamMessage, StreamMessage>,
@@ -61,23 +80,50 @@ export class StreamSession {
   ) {
     ctx.stats.activeStreams++;
     ctx.stats.totalStreams++;
-    call.on('data', (message: StreamMessage) => this.onMessage(message));
-    call.on('end', () => this.onHalfClose());
-    call.on('cancelled', () => this.close());
+    call.on('data', (message: StreamMessage) => this.guarded(() => this.onMessage(message)));
+    call.on('end', () => this.guarded(() => this.onHalfClose()));
+    call.on('cancelled', () => this.guarded(() => this.close()));
     this.armIdleTimer();
+    // Calls that never open would otherwise hold a slot until the (much longer) idle timeout.
+    this.openTimer = setTimeout(() => {
+      if (this.state !== 'awaiting-open') return;
+      ctx.stats.rejectedCalls++;
+      this.fail(new RemoteMediaError('DEADLINE_EXCEEDED', `no open message within ${ctx.openTimeoutMs} ms (openTimeoutMs)`));
+    }, ctx.openTimeoutMs);
+    this.openTimer.unref();
+  }
+
+  /**
+   * Runs the handler of a call event. A throw that escaped it (a RangeError from a chain too deep for the stack, in
+   * RxJS's subscribe or teardown) would reach grpc-js's event emitter as an uncaught exception and end the process,
+   * every other stream with it; here it fails this stream only.
+   */
+  private guarded(handler: () => void): void {
+    try {
+      handler();
+    } catch (e) {
+      try {
+        this.fail(chainFailure(e));
+      } catch (again) {
+        this.ctx.log.error({ err: again }, 'stream could not be failed cleanly');
+      }
+    }
   }
 
   /** Ends the stream with an error (used for limits and shutdown too). */
   fail(error: unknown, node?: string): void {
     if (this.state === 'done') return;
+    clearTimeout(this.openTimer);
     const data = errorToData(error, node);
     if (data.node !== undefined && this.nodeTypes.includes(data.node)) this.ctx.stats.node(data.node).errors++;
     this.ctx.stats.recordFailure(data.code, data.name);
     this.ctx.log.debug({ code: data.code, node: data.node, err: data.message }, 'stream failed');
     this.close();
     const stack = error instanceof Error && error.cause instanceof Error ? `${data.stack ?? ''}\nCaused by: ${error.cause.stack ?? ''}` : data.stack;
-    this.call.write({ error: errorDataToWire({ ...data, stack }) });
-    this.call.emit('error', { code: statusForCode(data.code), details: data.message });
+    // Unauthenticated callers get the code and a short message: no stack, no install paths (option errorStacks).
+    const wire = { stacks: this.ctx.stacks };
+    this.call.write({ error: errorDataToWire({ ...data, stack }, wire) });
+    this.call.emit('error', { code: statusForCode(data.code), details: statusDetails(data.message, wire) });
   }
 
   private onMessage(message: StreamMessage): void {
@@ -91,6 +137,9 @@ export class StreamSession {
 
   private onOpen(open: Open): void {
     if (this.state !== 'awaiting-open') return this.fail(protocol('a stream may be opened only once'));
+    clearTimeout(this.openTimer);
+    const tooBig = openLimitError(open, this.ctx);
+    if (tooBig !== undefined) return this.fail(tooBig);
     let chain: Observable<unknown>;
     try {
       const specs: NodeSpec[] = open.nodes.map((node, i) => ({ type: node.type, params: parseParams(node.paramsJson, i, node.type) }));
@@ -98,6 +147,7 @@ export class StreamSession {
       this.nodeTypes = specs.map((spec) => spec.type);
       chain = new Observable<unknown>((subscriber) => {
         this.input = subscriber;
+        this.inputReached = true;
         this.demand = currentDemand();
         this.demand?.attachPullable();
         this.pump();
@@ -118,12 +168,22 @@ export class StreamSession {
     }
     this.window = Math.min(open.window === 0 ? DEFAULT_WINDOW : open.window, this.ctx.maxWindow);
     this.ctx.log.debug({ nodes: this.nodeTypes, window: this.window }, 'stream opened');
-    this.subscription = chain.subscribe({
-      next: (item) => this.send(item),
-      error: (e: unknown) => this.fail(e),
-      complete: () => this.finish(),
-    });
+    try {
+      this.subscription = chain.subscribe({
+        next: (item) => this.send(item),
+        error: (e: unknown) => this.fail(e),
+        complete: () => this.finish(),
+      });
+    } catch (e) {
+      return this.fail(chainFailure(e));
+    }
     if (this.state !== 'open') return;
+    if (!this.inputReached) {
+      // Every node subscribes to its source synchronously, so subscribe() reaches the input before it returns unless
+      // the subscription broke on the way: a chain too deep for the stack overflows inside RxJS, which reports that
+      // error on its own (server.ts logs it) and never tells this stream.
+      return this.fail(new RemoteMediaError('RESOURCE_EXHAUSTED', `chain of ${this.nodeTypes.length} nodes did not reach its input: too deep for the executor's stack (lower maxNodes)`));
+    }
     this.granted = this.window;
     this.write({ credit: { n: this.window } });
   }
@@ -187,8 +247,10 @@ export class StreamSession {
 
   // Credits are coalesced (half a window at once, or at the next turn of the event loop) so that a fast chain
   // does not double the message count; a window of 1 still gets its credit at once.
+  // No credit while the client is not taking what we write (gRPC's write buffer is full): it can then send at most
+  // what it already holds, so a client that never reads costs at most window × output size × fan-out.
   private scheduleCredit(): void {
-    if (this.pendingCredit === 0 || this.state !== 'open') return;
+    if (this.pendingCredit === 0 || this.state !== 'open' || this.writeBlocked) return;
     if (this.pendingCredit >= Math.ceil(this.window / 2)) this.flushCredit();
     else this.creditTimer ??= setImmediate(() => this.flushCredit());
   }
@@ -197,7 +259,7 @@ export class StreamSession {
     if (this.creditTimer !== undefined) clearImmediate(this.creditTimer);
     this.creditTimer = undefined;
     const n = this.pendingCredit;
-    if (n === 0 || this.state !== 'open' || this.inputEnded) return;
+    if (n === 0 || this.state !== 'open' || this.inputEnded || this.writeBlocked) return;
     this.pendingCredit = 0;
     this.granted += n;
     this.inFlight -= n;
@@ -212,7 +274,9 @@ export class StreamSession {
     } catch (e) {
       return this.fail(e, this.nodeTypes[this.nodeTypes.length - 1]);
     }
-    this.write({ data: { seq: this.outSeq++, payload } });
+    this.unsentOutputs++;
+    this.ctx.stats.trackInFlight(this.inFlight, 1);
+    this.write({ data: { seq: this.outSeq++, payload } }, this.onOutputWritten);
   }
 
   private finish(): void {
@@ -222,31 +286,84 @@ export class StreamSession {
     this.call.end();
   }
 
-  private write(message: StreamMessage): void {
-    this.lastActivity = performance.now();
-    this.call.write(message);
+  /** Writes one message; a full gRPC write buffer stops credit until 'drain' (counted in `writeStalls`). */
+  private write(message: StreamMessage, written: () => void = this.onWritten): void {
+    if (this.call.write(message, written) || this.writeBlocked) return;
+    this.writeBlocked = true;
+    this.ctx.stats.writeStalls++;
+    this.call.once('drain', this.onDrain);
   }
+
+  // Activity is what the client did: a message received, or a write the transport took. A write merely queued behind
+  // a client that does not read is not activity, so such a client meets the idle timeout.
+  private readonly onWritten = (): void => {
+    this.lastActivity = performance.now();
+    this.maybeRelease();
+  };
+
+  private readonly onOutputWritten = (): void => {
+    if (!this.released) {
+      this.unsentOutputs--;
+      this.ctx.stats.trackInFlight(this.inFlight, -1);
+    }
+    this.onWritten();
+  };
+
+  private readonly onDrain = (): void => {
+    this.writeBlocked = false;
+    this.scheduleCredit();
+  };
 
   /** Releases everything the session holds; idempotent. */
   private close(): void {
     if (this.state === 'done') return;
     const wasOpen = this.state === 'open';
     this.state = 'done';
-    clearTimeout(this.idleTimer);
+    // Read nothing more: a client failed for overrunning its credits would otherwise keep us decoding what it sends.
+    this.call.pause();
     if (this.creditTimer !== undefined) clearImmediate(this.creditTimer);
-    this.subscription?.unsubscribe();
+    this.unsubscribeChain();
     this.queue.length = 0;
     this.ctx.stats.trackInFlight(0, -this.inFlight);
     this.inFlight = 0;
-    this.ctx.stats.activeStreams--;
     if (wasOpen) for (const type of this.nodeTypes) this.ctx.stats.node(type).active--;
+    this.maybeRelease();
+  }
+
+  // A closed stream keeps its slot (activeStreams, maxStreams) and counts its outputs in `inFlight` while they still
+  // wait for a client that does not read: otherwise closing and reopening streams would pile up buffered outputs
+  // outside every limit. The slot goes back when the last output is taken, the call is over, or the idle timer fires.
+  private maybeRelease(): void {
+    if (this.state !== 'done' || this.released) return;
+    if (this.unsentOutputs > 0 && !this.call.cancelled && !this.call.destroyed) return;
+    this.released = true;
+    clearTimeout(this.idleTimer);
+    this.call.off('drain', this.onDrain);
+    this.ctx.stats.trackInFlight(0, -this.unsentOutputs);
+    this.unsentOutputs = 0;
+    this.ctx.stats.activeStreams--;
     this.ctx.onClosed(this);
+  }
+
+  // A throw from the chain's teardown (a RangeError when the operator raised maxNodes past what the stack holds)
+  // must not skip the rest of close(): the slot and counters would never be given back.
+  private unsubscribeChain(): void {
+    try {
+      this.subscription?.unsubscribe();
+    } catch (e) {
+      this.ctx.log.warn({ err: e instanceof Error ? e.message : String(e), nodes: this.nodeTypes.length }, 'chain teardown threw');
+    }
   }
 
   private armIdleTimer(): void {
     const idle = performance.now() - this.lastActivity;
     if (idle >= this.ctx.idleTimeoutMs) {
-      this.fail(new RemoteMediaError('DEADLINE_EXCEEDED', `stream idle for ${this.ctx.idleTimeoutMs} ms (no message in either direction)`));
+      this.fail(new RemoteMediaError('DEADLINE_EXCEEDED', `stream idle for ${this.ctx.idleTimeoutMs} ms (no message from the client, no output taken by it)`));
+      if (this.unsentOutputs > 0) {
+        // The client took nothing for a whole timeout: drop what it never read (the status cannot reach it either).
+        this.call.destroy();
+        this.maybeRelease();
+      }
       return;
     }
     this.idleTimer = setTimeout(() => this.armIdleTimer(), this.ctx.idleTimeoutMs - idle);
@@ -256,6 +373,37 @@ export class StreamSession {
 
 function protocol(message: string, code: ErrorCode = 'PROTOCOL'): RemoteMediaError {
   return new RemoteMediaError(code, `protocol: ${message}`);
+}
+
+/**
+ * The first limit an `open` message breaks, checked on lengths only, before any node is looked up, any params are
+ * parsed or any client text is echoed: chain length, then each node's type length and params length.
+ */
+function openLimitError(open: Open, ctx: SessionContext): RemoteMediaError | undefined {
+  if (open.nodes.length > ctx.maxNodes) {
+    return new RemoteMediaError('INVALID_PARAMS', `chain of ${open.nodes.length} nodes exceeds the executor's limit of ${ctx.maxNodes} (maxNodes)`);
+  }
+  for (const [i, node] of open.nodes.entries()) {
+    if (node.type.length > ctx.maxNodeTypeLength) {
+      return new RemoteMediaError('INVALID_PARAMS', `nodes[${i}]: node type of ${node.type.length} characters exceeds the limit of ${ctx.maxNodeTypeLength} (maxNodeTypeLength)`);
+    }
+    if (node.paramsJson.length > ctx.maxParamsBytes) {
+      return new RemoteMediaError(
+        'INVALID_PARAMS',
+        `nodes[${i}] (${node.type}): params_json of ${node.paramsJson.length} UTF-16 units exceeds the limit of ${ctx.maxParamsBytes} (maxParamsBytes)`,
+        { node: node.type },
+      );
+    }
+  }
+  return undefined;
+}
+
+/** A throw out of the chain's machinery → the stream's error; a stack overflow says which limit to lower. */
+function chainFailure(error: unknown): unknown {
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new RemoteMediaError('RESOURCE_EXHAUSTED', 'chain too deep for the executor stack (lower maxNodes)', { cause: error });
+  }
+  return error;
 }
 
 function parseParams(json: string, index: number, type: string): Record<string, unknown> {

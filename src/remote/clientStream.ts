@@ -2,11 +2,15 @@
  * The client half of one `Stream` call: sends `open`, spends credits on `data`, queues what arrives without credit,
  * sends `end` once the queue is empty, and turns executor messages back into `next` / `complete` / `error`.
  *
+ * Towards a boundary downstream (`mapAsync`, `bounded`, another `remote()`) it is a pullable source: it sends the
+ * executor nothing more while that boundary is full, so what arrives meanwhile is at most what was already sent
+ * (≤ `window` items, times the chain's fan-out).
+ *
  * @internal
  */
 import { Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { RemoteMediaError } from '../errors.js';
-import { DemandGate } from '../flow/demand.js';
+import { DemandGate, type Demand } from '../flow/demand.js';
 import { FlowQueue } from '../flow/flowQueue.js';
 import type { NodeSpec } from '../node.js';
 import type { Lease } from './channelPool.js';
@@ -26,7 +30,7 @@ export interface StreamSink<O> {
 }
 
 export class ClientStream<I, O> {
-  /** Demand for the upstream: ready while credits exceed what is sent and queued. */
+  /** Demand for the upstream: ready while credits exceed what is sent and queued and the boundary downstream has room. */
   readonly gate: DemandGate;
   private readonly call: ClientDuplexStream<StreamMessage, StreamMessage>;
   private readonly queue: FlowQueue<I>;
@@ -39,15 +43,19 @@ export class ClientStream<I, O> {
   private finished = false;
   private lastHeard = performance.now();
   private watchdog: NodeJS.Timeout | undefined;
+  private waitingDownstream = false;
 
   constructor(
     private readonly config: ResolvedRemoteConfig,
     private readonly lease: Lease,
     specs: readonly NodeSpec[],
     private readonly sink: StreamSink<O>,
+    /** The boundary downstream, if any (captured on subscribe); this stream is attached to it as a pullable source. */
+    private readonly downstream?: Demand,
   ) {
     this.queue = new FlowQueue<I>({ size: config.window, overflow: config.overflow, node: REMOTE_NODE, label: `remote(${lease.address})` });
-    this.gate = new DemandGate(() => this.granted - this.sent - this.queue.length > 0);
+    this.gate = new DemandGate(() => this.granted - this.sent - this.queue.length > 0 && (this.downstream?.ready ?? true));
+    this.downstream?.attachPullable();
     const metadata = new Metadata();
     if (config.token !== undefined) metadata.set('authorization', `Bearer ${config.token}`);
     this.call = lease.client.stream(metadata);
@@ -59,10 +67,10 @@ export class ClientStream<I, O> {
     this.armWatchdog();
   }
 
-  /** An item from upstream: sent at once if a credit is free, else queued under the overflow policy. */
+  /** An item from upstream: sent at once if a credit is free and downstream has room, else queued under the overflow policy. */
   push(item: I): void {
     if (this.finished) return;
-    if (this.queue.length === 0 && this.granted > this.sent) {
+    if (this.queue.length === 0 && this.granted > this.sent && this.downstreamReady()) {
       this.send(item);
       return;
     }
@@ -109,12 +117,12 @@ export class ClientStream<I, O> {
         return this.fail(new RemoteMediaError('PROTOCOL', `remote(${this.lease.address}): undecodable item ${message.data.seq}: ${(e as Error).message}`));
       }
       this.sink.next(item as O);
+      // If that filled the boundary downstream, its upstream gate (ours) reopens only once it has room again.
+      if (!this.finished) this.downstreamReady();
     } else if (message.credit !== undefined) {
       this.opened = true;
       this.granted += message.credit.n;
-      while (this.queue.length > 0 && this.granted > this.sent && !this.finished) this.send(this.queue.shift() as I);
-      this.sendEndIfDrained();
-      this.gate.notify();
+      this.drain();
     } else if (message.end !== undefined) {
       this.release();
       this.sink.complete();
@@ -122,6 +130,26 @@ export class ClientStream<I, O> {
       this.release();
       this.sink.error(errorFromWire(message.error, this.lease.address));
     }
+  }
+
+  /** Sends queued items while credit is free and downstream has room, then `end` if due; wakes the upstream. */
+  private drain(): void {
+    while (this.queue.length > 0 && this.granted > this.sent && !this.finished && this.downstreamReady()) this.send(this.queue.shift() as I);
+    this.sendEndIfDrained();
+    this.gate.notify();
+  }
+
+  /** True when the boundary downstream (if any) can take more; otherwise {@link drain} runs once it can. */
+  private downstreamReady(): boolean {
+    if (this.downstream === undefined || this.downstream.ready) return true;
+    if (!this.waitingDownstream) {
+      this.waitingDownstream = true;
+      void this.downstream.whenReady().then(() => {
+        this.waitingDownstream = false;
+        if (!this.finished) this.drain();
+      });
+    }
+    return false;
   }
 
   private send(item: I): void {
@@ -169,6 +197,7 @@ export class ClientStream<I, O> {
     clearTimeout(this.watchdog);
     this.queue.close();
     this.gate.close();
+    this.downstream?.detachPullable();
     this.lease.release();
   }
 }

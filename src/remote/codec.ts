@@ -6,14 +6,43 @@
  *
  * Frames nested inside other values (e.g. `{ frame }`) still round-trip exactly, through the generic typed-array path.
  *
+ * Decoding treats the bytes as hostile (they come from any client, or any executor): {@link checkPayload} walks the
+ * whole structure first, without allocating, and checks every declared length against the bytes actually present,
+ * the nesting depth, the number of containers and the extension types, so msgpackr only ever sees a well-formed,
+ * bounded value.
+ *
  * @internal
  */
-import { addExtension, C1, Packr } from 'msgpackr';
+import { addExtension, Packr } from 'msgpackr';
 import { InvalidInputError } from '../errors.js';
 import type { AudioFrame } from '../media/audioFrame.js';
 
 /** msgpack extension type of an AudioFrame (application range 0–127; msgpackr's own types avoid 0x41). */
 export const AUDIO_FRAME_EXTENSION = 0x41;
+
+/**
+ * Deepest nesting of containers (arrays, maps, Sets, Errors, a frame's metadata) in one payload; the top-level value
+ * is depth 0. Threat: a few bytes per level (`0x91` repeated) make a value deep enough to overflow the stack of the
+ * decoder, or later of node code, re-encoding or the sandbox copy. Deeper payloads are refused at decode.
+ */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/**
+ * Most containers (arrays, maps, and extension values that build an object: typed arrays, Dates, Sets, RegExps,
+ * frames) in one payload. Threat: an empty map is one byte on the wire but ~60 bytes of heap and a typed array ~2 µs
+ * of decode, so a 4 MiB message of them would cost ~250 MB or a long event-loop stall; this caps both at a few MB and
+ * ~20 ms per item.
+ */
+export const MAX_PAYLOAD_CONTAINERS = 10_000;
+
+/** Most channels a decoded AudioFrame may declare (sample counts must be a multiple of it). */
+export const MAX_FRAME_CHANNELS = 256;
+
+/** Highest sample rate a decoded AudioFrame may declare, Hz. */
+export const MAX_FRAME_SAMPLE_RATE_HZ = 768_000;
+
+/** Longest big integer payload (msgpackr extension 0x42), bytes: converting one costs time quadratic-ish in its size. */
+export const MAX_BIGINT_BYTES = 1024;
 
 /** Wire wrapper so that msgpackr can dispatch on a class; never seen outside this module. */
 class WireAudioFrame {
@@ -21,7 +50,8 @@ class WireAudioFrame {
 }
 
 // Records off: each payload must decode on its own (no structure state shared between messages or peers).
-const packr = new Packr({ moreTypes: true, useRecords: false });
+// Structured clone off: its reference extensions (0x69/0x70) would let a payload build cycles.
+const packr = new Packr({ moreTypes: true, useRecords: false, structuredClone: false });
 
 // Layout: f64 sampleRate | f64 channels | f64 pts | u32 metadata length | metadata msgpack | pad to 4 | Float32
 // samples. Numbers as raw float64 so every value (even -0) comes back identical; little endian throughout.
@@ -30,7 +60,7 @@ const FIXED_HEADER_BYTES = 28;
 function packFrame(wire: WireAudioFrame): Uint8Array {
   const { samples, sampleRate, channels, pts, metadata } = wire.frame;
   const meta = metadata === undefined ? EMPTY : packr.pack(metadata);
-  const samplesOffset = align4(FIXED_HEADER_BYTES + meta.length);
+  const samplesOffset = padTo4(FIXED_HEADER_BYTES + meta.length);
   const out = new Uint8Array(samplesOffset + samples.byteLength);
   const view = new DataView(out.buffer);
   view.setFloat64(0, sampleRate, true);
@@ -42,29 +72,85 @@ function packFrame(wire: WireAudioFrame): Uint8Array {
   return out;
 }
 
-function unpackFrame(bytes: Uint8Array): AudioFrame {
-  if (bytes.byteLength < FIXED_HEADER_BYTES) throw new Error('AudioFrame extension is shorter than its header');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Where the parts of a frame extension lie, checked against its size. */
+interface FrameLayout {
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly pts: number;
+  readonly metaLength: number;
+  readonly samplesStart: number;
+}
+
+/**
+ * Reads and checks a frame extension's header. Lengths are compared as plain numbers (a u32 plus a small constant
+ * stays exact in a double); no bit operations, which would wrap at 2^31 and once turned a 35-byte item into a 2 GiB
+ * allocation.
+ */
+function frameLayout(bytes: Uint8Array): FrameLayout {
+  const size = bytes.byteLength;
+  if (size < FIXED_HEADER_BYTES) throw new Error(`AudioFrame extension of ${size} bytes is shorter than its ${FIXED_HEADER_BYTES}-byte header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
   const sampleRate = view.getFloat64(0, true);
   const channels = view.getFloat64(8, true);
   const pts = view.getFloat64(16, true);
   const metaLength = view.getUint32(24, true);
-  const start = align4(FIXED_HEADER_BYTES + metaLength);
-  const byteLength = bytes.byteLength - start;
-  if (byteLength < 0 || byteLength % 4 !== 0) throw new Error('AudioFrame extension sample bytes are not a whole number of floats');
-  const metadata = metaLength === 0 ? undefined : (packr.unpack(bytes.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + metaLength)) as Record<string, unknown>);
+  if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > MAX_FRAME_SAMPLE_RATE_HZ) {
+    throw new Error(`AudioFrame sampleRate must be an integer 1..${MAX_FRAME_SAMPLE_RATE_HZ} Hz, got ${sampleRate}`);
+  }
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_FRAME_CHANNELS) {
+    throw new Error(`AudioFrame channels must be an integer 1..${MAX_FRAME_CHANNELS}, got ${channels}`);
+  }
+  if (!Number.isFinite(pts)) throw new Error(`AudioFrame pts must be a finite number of microseconds, got ${pts}`);
+  if (metaLength > size - FIXED_HEADER_BYTES) {
+    throw new Error(`AudioFrame metadata length ${metaLength} exceeds the ${size - FIXED_HEADER_BYTES} bytes after the header`);
+  }
+  const samplesStart = padTo4(FIXED_HEADER_BYTES + metaLength);
+  const sampleBytes = size - samplesStart;
+  if (sampleBytes < 0 || sampleBytes % 4 !== 0) throw new Error('AudioFrame extension sample bytes are not a whole number of floats');
+  const sampleCount = sampleBytes / 4;
+  if (sampleCount % channels !== 0) throw new Error(`AudioFrame has ${sampleCount} samples, not a multiple of its ${channels} channels`);
+  return { sampleRate, channels, pts, metaLength, samplesStart };
+}
+
+/** A frame whose metadata is still to be decoded, and the metadata's bytes (a view of the received message). */
+interface PendingMetadata {
+  readonly frame: { metadata?: Record<string, unknown> };
+  readonly bytes: Uint8Array;
+}
+
+// Set by decodePayload: frames found while msgpackr reads a message queue their metadata here, and decodePayload
+// decodes it after that read ended. Decoding it inside the extension would be a nested unpack(), which copies the
+// whole outer message first (msgpackr saves its state): a message of many small frames made that quadratic
+// (700 KB → 10 s of event-loop stall).
+let pendingMetadata: PendingMetadata[] | undefined;
+
+function unpackFrame(bytes: Uint8Array): AudioFrame {
+  const { sampleRate, channels, pts, metaLength, samplesStart } = frameLayout(bytes);
   // Copy: the received buffer may be unaligned for Float32 and is owned by the transport.
-  const samples = new Float32Array(byteLength / 4);
-  new Uint8Array(samples.buffer).set(bytes.subarray(start));
-  return metadata === undefined ? { samples, sampleRate, channels, pts } : { samples, sampleRate, channels, pts, metadata };
+  const samples = new Float32Array((bytes.byteLength - samplesStart) / 4);
+  new Uint8Array(samples.buffer).set(bytes.subarray(samplesStart));
+  const frame: { -readonly [K in keyof AudioFrame]: AudioFrame[K] } = { samples, sampleRate, channels, pts };
+  if (metaLength > 0) {
+    const metaBytes = bytes.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + metaLength);
+    if (pendingMetadata !== undefined) pendingMetadata.push({ frame, bytes: metaBytes });
+    else frame.metadata = asMetadata(packr.unpack(metaBytes));
+  }
+  return frame;
+}
+
+function asMetadata(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('AudioFrame metadata must be a map');
+  return value as Record<string, unknown>;
 }
 
 const EMPTY = new Uint8Array(0);
 
 addExtension({ Class: WireAudioFrame, type: AUDIO_FRAME_EXTENSION, pack: packFrame, unpack: unpackFrame });
 
-function align4(n: number): number {
-  return (n + 3) & ~3;
+/** `n` rounded up to a multiple of 4, in plain arithmetic (exact for any length a buffer can have). */
+function padTo4(n: number): number {
+  const rest = n % 4;
+  return rest === 0 ? n : n + 4 - rest;
 }
 
 function isAudioFrameLike(value: unknown): value is AudioFrame {
@@ -87,13 +173,189 @@ export function encodePayload(item: unknown): Buffer {
 }
 
 /**
- * Decodes one item. Throws a plain Error describing the problem for bytes that are not exactly one msgpack value;
- * callers wrap it with their context (the executor answers INVALID_ARGUMENT).
+ * Decodes one item. Throws a plain Error describing the problem for bytes that are not exactly one well-formed
+ * msgpack value within the limits ({@link checkPayload}); callers wrap it with their context (the executor answers
+ * INVALID_ARGUMENT).
  */
 export function decodePayload(bytes: Uint8Array): unknown {
+  checkPayload(bytes);
+  const pending: PendingMetadata[] = [];
+  pendingMetadata = pending;
+  try {
+    const value: unknown = packr.unpack(bytes);
+    // One unpack at a time, never nested: metadata holding frames queues theirs behind it. checkPayload() proved
+    // each metadata region is exactly one value.
+    for (let i = 0; i < pending.length; i++) pending[i]!.frame.metadata = asMetadata(packr.unpack(pending[i]!.bytes));
+    return value;
+  } finally {
+    pendingMetadata = undefined;
+  }
+}
+
+// Extension types a payload may carry, by how their content is laid out. Not carried: Error (0x65: decoding builds
+// an Error, stack capture included, per value, and its stack holds paths), records (0x72), structured-clone
+// references (0x69/0x70: cycles) and bundled strings (0x62: moves the read position anywhere).
+const FIXED_EXTENSIONS = new Set([0x00 /* undefined */, 0x74 /* typed array */, 0xff /* Date */, 0x42 /* big integer */, AUDIO_FRAME_EXTENSION]);
+// msgpackr reads these from the msgpack value that follows the extension (its own bytes are a filler).
+const PREFIX_EXTENSIONS = new Set([0x73 /* Set */, 0x78 /* RegExp */]);
+/** Byte size of each element of msgpackr's typed-array codes (0x74 extension, first byte); 16 ArrayBuffer, 17 DataView. */
+const TYPED_ARRAY_ELEMENT_BYTES: Readonly<Record<number, number>> = { 0: 1, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 8: 8, 9: 8, 10: 8, 16: 1, 17: 1 };
+
+/** State of one {@link checkPayload} walk. */
+interface Scan {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly end: number;
+  pos: number;
+  containers: number;
+}
+
+/**
+ * Walks `bytes` as one msgpack value without building it and throws a plain Error at the first problem: a declared
+ * length longer than the bytes left, nesting deeper than {@link MAX_PAYLOAD_DEPTH}, more than
+ * {@link MAX_PAYLOAD_CONTAINERS} containers, the reserved byte 0xC1, an extension type encodePayload never writes
+ * (records, structured-clone references, bundled strings), a malformed typed array, Date, big integer or AudioFrame
+ * extension, or bytes after the value. Allocates nothing; O(bytes), each byte visited once.
+ */
+export function checkPayload(bytes: Uint8Array): void {
   if (bytes.byteLength === 0) throw new Error('payload is empty');
-  const value: unknown = packr.unpack(bytes);
-  // 0xC1 is "never used" in msgpack; msgpackr decodes it to a marker object instead of throwing.
-  if (value === C1) throw new Error('payload contains the reserved msgpack byte 0xC1');
-  return value;
+  const scan: Scan = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), end: bytes.byteLength, pos: 0, containers: 0 };
+  scanValue(scan, 0);
+  if (scan.pos !== scan.end) throw new Error(`payload has ${scan.end - scan.pos} bytes after its value (end of buffer not reached)`);
+}
+
+function need(s: Scan, n: number, what: string): void {
+  if (n > s.end - s.pos) throw new Error(`${what} needs ${n} bytes but only ${s.end - s.pos} remain (unexpected end of MessagePack data)`);
+}
+
+function enter(s: Scan, depth: number): void {
+  if (depth >= MAX_PAYLOAD_DEPTH) throw new Error(`payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels (MAX_PAYLOAD_DEPTH)`);
+  if (++s.containers > MAX_PAYLOAD_CONTAINERS) throw new Error(`payload has more than ${MAX_PAYLOAD_CONTAINERS} containers (MAX_PAYLOAD_CONTAINERS)`);
+}
+
+/** Reads an unsigned big-endian length of `size` bytes at the cursor. */
+function length(s: Scan, size: 1 | 2 | 4, what: string): number {
+  need(s, size, what);
+  const n = size === 1 ? s.bytes[s.pos]! : size === 2 ? s.view.getUint16(s.pos) : s.view.getUint32(s.pos);
+  s.pos += size;
+  return n;
+}
+
+function skip(s: Scan, n: number, what: string): void {
+  need(s, n, what);
+  s.pos += n;
+}
+
+function scanItems(s: Scan, count: number, perItem: 1 | 2, depth: number, what: string): void {
+  // Every value takes at least one byte, so a count the remaining bytes cannot hold is refused before any loop.
+  need(s, count * perItem, `${what} of ${count} entries`);
+  enter(s, depth);
+  for (let i = 0; i < count * perItem; i++) scanValue(s, depth + 1);
+}
+
+function scanValue(s: Scan, depth: number): void {
+  need(s, 1, 'a value');
+  const token = s.bytes[s.pos++]!;
+  if (token <= 0x7f || token >= 0xe0) return; // fixints
+  if (token <= 0x8f) return scanItems(s, token - 0x80, 2, depth, 'map');
+  if (token <= 0x9f) return scanItems(s, token - 0x90, 1, depth, 'array');
+  if (token <= 0xbf) return skip(s, token - 0xa0, 'string');
+  switch (token) {
+    case 0xc0: // nil
+    case 0xc2: // false
+    case 0xc3: // true
+      return;
+    case 0xc1:
+      throw new Error('payload contains the reserved msgpack byte 0xC1');
+    case 0xc4:
+      return skip(s, length(s, 1, 'bin 8'), 'bin 8');
+    case 0xc5:
+      return skip(s, length(s, 2, 'bin 16'), 'bin 16');
+    case 0xc6:
+      return skip(s, length(s, 4, 'bin 32'), 'bin 32');
+    case 0xc7:
+      return scanExtension(s, length(s, 1, 'ext 8'), depth);
+    case 0xc8:
+      return scanExtension(s, length(s, 2, 'ext 16'), depth);
+    case 0xc9:
+      return scanExtension(s, length(s, 4, 'ext 32'), depth);
+    case 0xca: // float 32
+      return skip(s, 4, 'float 32');
+    case 0xcb: // float 64
+      return skip(s, 8, 'float 64');
+    case 0xcc: // uint 8 … uint 64
+      return skip(s, 1, 'uint 8');
+    case 0xcd:
+      return skip(s, 2, 'uint 16');
+    case 0xce:
+      return skip(s, 4, 'uint 32');
+    case 0xcf:
+      return skip(s, 8, 'uint 64');
+    case 0xd0: // int 8 … int 64
+      return skip(s, 1, 'int 8');
+    case 0xd1:
+      return skip(s, 2, 'int 16');
+    case 0xd2:
+      return skip(s, 4, 'int 32');
+    case 0xd3:
+      return skip(s, 8, 'int 64');
+    case 0xd4: // fixext 1 … 16
+      return scanExtension(s, 1, depth);
+    case 0xd5:
+      return scanExtension(s, 2, depth);
+    case 0xd6:
+      return scanExtension(s, 4, depth);
+    case 0xd7:
+      return scanExtension(s, 8, depth);
+    case 0xd8:
+      return scanExtension(s, 16, depth);
+    case 0xd9:
+      return skip(s, length(s, 1, 'str 8'), 'str 8');
+    case 0xda:
+      return skip(s, length(s, 2, 'str 16'), 'str 16');
+    case 0xdb:
+      return skip(s, length(s, 4, 'str 32'), 'str 32');
+    case 0xdc:
+      return scanItems(s, length(s, 2, 'array 16'), 1, depth, 'array 16');
+    case 0xdd:
+      return scanItems(s, length(s, 4, 'array 32'), 1, depth, 'array 32');
+    case 0xde:
+      return scanItems(s, length(s, 2, 'map 16'), 2, depth, 'map 16');
+    default: // 0xdf
+      return scanItems(s, length(s, 4, 'map 32'), 2, depth, 'map 32');
+  }
+}
+
+/** An extension of `size` content bytes: type byte at the cursor, then the content. */
+function scanExtension(s: Scan, size: number, depth: number): void {
+  need(s, 1 + size, `extension of ${size} bytes`);
+  const type = s.bytes[s.pos++]!;
+  const start = s.pos;
+  s.pos += size;
+  if (PREFIX_EXTENSIONS.has(type)) {
+    // Set / Error / RegExp: the content is the next value (an array), one level down.
+    enter(s, depth);
+    return scanValue(s, depth + 1);
+  }
+  if (!FIXED_EXTENSIONS.has(type)) throw new Error(`payload uses msgpack extension type 0x${type.toString(16)}, which remote payloads do not carry`);
+  if (type === 0x00) return; // undefined: no object built
+  enter(s, depth);
+  const content = s.bytes.subarray(start, start + size);
+  if (type === 0x74) {
+    const element = TYPED_ARRAY_ELEMENT_BYTES[content[0] ?? -1];
+    if (element === undefined) throw new Error(`typed array extension has unknown element code ${content[0]}`);
+    if ((size - 1) % element !== 0) throw new Error(`typed array extension of ${size - 1} bytes is not a whole number of ${element}-byte elements`);
+  } else if (type === 0xff) {
+    if (size !== 4 && size !== 8 && size !== 12) throw new Error(`Date extension must be 4, 8 or 12 bytes, got ${size}`);
+  } else if (type === 0x42) {
+    if (size === 0 || size > MAX_BIGINT_BYTES) throw new Error(`big integer extension of ${size} bytes exceeds ${MAX_BIGINT_BYTES} (MAX_BIGINT_BYTES) or is empty`);
+  } else if (type === AUDIO_FRAME_EXTENSION) {
+    const { metaLength } = frameLayout(content);
+    if (metaLength > 0) {
+      const inner: Scan = { bytes: s.bytes, view: s.view, end: start + FIXED_HEADER_BYTES + metaLength, pos: start + FIXED_HEADER_BYTES, containers: s.containers };
+      scanValue(inner, depth + 1);
+      if (inner.pos !== inner.end) throw new Error('AudioFrame metadata is not exactly one msgpack value');
+      s.containers = inner.containers;
+    }
+  }
 }

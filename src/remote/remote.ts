@@ -6,7 +6,7 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { InvalidParamsError } from '../errors.js';
-import { withDemand } from '../flow/demand.js';
+import { currentDemand, withDemand } from '../flow/demand.js';
 import { isNodeOperator, type NodeSpec } from '../node.js';
 import { acquire } from './channelPool.js';
 import { ClientStream, REMOTE_NODE } from './clientStream.js';
@@ -28,6 +28,8 @@ export interface RemoteNode {
  * Flow control: at most `window` items are in flight. A pullable source upstream (`fromWavFile`,
  * `fromAsyncIterable`) reads only while a credit is free; a push source fills a local queue of `window` items, then
  * meets `overflow` (`'block'` errors with `OVERFLOW` for a push source; choose a dropping policy for live media).
+ * Towards an async boundary downstream (`mapAsync`, `bounded`) it is a pullable source: it sends nothing more while
+ * that boundary is full, so `'block'` there is lossless and takes at most `window` × the chain's fan-out extra items.
  *
  * Items travel as msgpack (typed arrays, Maps, Dates round-trip; an AudioFrame is sent as header + raw samples).
  * The stream opens on subscribe, so each subscription has its own chain state on the executor; connections are
@@ -57,7 +59,8 @@ export function remote<I = unknown, O = unknown>(config: RemoteConfig, ...nodes:
   });
   return (source) =>
     new Observable<O>((subscriber) => {
-      const stream = new ClientStream<I, O>(resolved, acquire(resolved), specs, subscriber);
+      // The boundary downstream (if any) sees this stream as a pullable source: it stops sending while that one is full.
+      const stream = new ClientStream<I, O>(resolved, acquire(resolved), specs, subscriber, currentDemand());
       const upstream = withDemand(stream.gate, () =>
         source.subscribe({
           next: (item) => stream.push(item),

@@ -21,7 +21,8 @@ describe('EngineUnavailableError across the wire', () => {
 
   it('a missing model directory on the executor reaches the client as a non-retryable EngineUnavailableError', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'rm-no-models-'));
-    const executor = await startExecutor({ port: 0, logLevel: 'silent', preload: [] });
+    // Paths in messages reach only callers allowed to see them (errorStacks); this one checks the path arrives.
+    const executor = await startExecutor({ port: 0, logLevel: 'silent', preload: [], errorStacks: 'always' });
     try {
       const utterance = audioFrame({ samples: new Float32Array(16_000), sampleRate: 16_000, channels: 1 });
       const result = lastValueFrom(of(utterance).pipe(remote({ address: executor.address }, speechToText({ engine: 'whisper', modelDir: empty }))));

@@ -38,7 +38,9 @@ const frames = (lengths: number[], sampleRate = 16000): AudioFrame[] => {
 
 describe.each(['in-process', 'child'] as const)('remote() guarantees, %s executor', (kind) => {
   let executor: TestExecutor;
-  const start = (flags: string[] = []): Promise<TestExecutor> => (kind === 'in-process' ? inProcessExecutor() : childExecutor(flags));
+  // Stacks on: these executors have no token, and the error tests check the remote stack (see errorStacks).
+  const start = (flags: string[] = []): Promise<TestExecutor> =>
+    kind === 'in-process' ? inProcessExecutor({ errorStacks: 'always' }) : childExecutor(['--error-stacks', 'always', ...flags]);
   beforeAll(async () => {
     executor = await start();
   });

@@ -187,7 +187,10 @@ export interface GetStatusResponse {
   activeStreams: number;
   totalStreams: number;
   rejectedStreams: number;
-  /** Data items received and not yet credited back, over all streams (bounded by the sum of the windows). */
+  /**
+   * Items held for clients, over all streams: input items received and not yet credited back (bounded by the
+   * windows), plus output items written and not yet taken by the transport (a client that is not reading).
+   */
   inFlight: number;
   /** Highest in_flight of any single stream since the executor started. */
   peakStreamInFlight: number;

@@ -31,7 +31,7 @@ export async function inProcessExecutor(options: ExecutorOptions = {}): Promise<
 
 /** Extra CLI flags, e.g. ['--max-streams', '2']. */
 export async function childExecutor(flags: string[] = []): Promise<TestExecutor> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'executor/main.ts', '--port', '0', '--module', TEST_NODES, '--log-level', 'silent', ...flags], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'executor/main.ts', '--port', '0', '--module', TEST_NODES, '--log-level', 'silent', ...flags], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -41,6 +41,14 @@ function define(): void {
       },
     })),
   );
+  // An amplifier for write-backpressure tests: each input becomes `count` outputs of `bytes` bytes.
+  defineNode('test.inflate', z.object({ count: z.number().int().positive().max(64), bytes: z.number().int().positive().max(4 * 2 ** 20) }), ({ count, bytes }) =>
+    coreOperator('test.inflate', () => ({
+      push: (_x: unknown, emit) => {
+        for (let i = 0; i < count; i++) emit(new Uint8Array(bytes).fill(i + 1));
+      },
+    })),
+  );
   defineNode('test.sumEvery', z.object({ n: z.number().int().positive() }), ({ n }) =>
     coreOperator('test.sumEvery', () => {
       let sum = 0;
@@ -83,3 +91,4 @@ export const slowEcho = builder<{ delayMs: number }, unknown, unknown>('test.slo
 export const fanOut = builder<{ count: number }, number, number>('test.fanOut');
 export const sumEvery = builder<{ n: number }, number, number>('test.sumEvery');
 export const resource = builder<Record<string, never>, unknown, unknown>('test.resource');
+export const inflate = builder<{ count: number; bytes: number }, unknown, Uint8Array>('test.inflate');
