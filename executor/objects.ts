@@ -98,7 +98,11 @@ export class HostObject implements RemoteObject {
   }
 }
 
-/** An instance of shipped code inside a sandbox (one context per object). */
+/**
+ * An instance of shipped code inside a sandbox (one context per object). Every call runs under the sandbox's time
+ * limit on isolated-vm's thread, and its result or throw comes back as inert data made inside the sandbox (see
+ * `src/sandbox/bridgeSource.ts`): nothing of the user's runs on the executor's thread.
+ */
 export class SandboxObject implements RemoteObject {
   constructor(
     readonly label: string,

@@ -150,7 +150,7 @@ const ExecutorOptionsSchema = z
     sandboxCapabilities: z
       .array(z.enum(['console', 'wasm']))
       .default(['console'])
-      .describe("Sandbox capabilities clients may request ('console': forwarded logging; 'wasm': WebAssembly, its memory counted against the limit). Default: ['console']."),
+      .describe("Sandbox capabilities clients may request ('console': forwarded logging; 'wasm': reserved, refused: WebAssembly memory is allocated outside the isolate's limit, so WebAssembly is removed from every sandbox). Default: ['console']."),
     errorStacks: z
       .enum(['never', 'authenticated', 'always'])
       .default('authenticated')

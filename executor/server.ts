@@ -22,7 +22,7 @@ import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOpti
 import { packageFile, packageVersion } from './packageFiles.js';
 import { peerHost } from './peer.js';
 import { createMetricsRegistry, startMetricsServer, type MetricsServer } from './metrics.js';
-import { createProxyService } from './sessionServer.js';
+import { createProxyService, type ProxyService } from './sessionServer.js';
 import { ExecutorStats } from './stats.js';
 import { StreamSession } from './streamSession.js';
 
@@ -61,7 +61,6 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   for (const module of opts.modules) await import(moduleUrl(module));
   await preloadEngines(opts.preload.map(engineRequest));
   const log = createLogger(opts);
-  const restoreRxjs = keepRxjsErrorsInProcess(log);
   const stats = new ExecutorStats(packageVersion());
   const sessions = new Set<StreamSession>();
   /** Open Stream calls per client (peer IP), for maxStreamsPerClient. */
@@ -70,7 +69,20 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   // Stacks and paths only to callers who proved themselves (or when the operator says so): see errorStacks.
   const wire: WireErrorOptions = { stacks: opts.errorStacks === 'always' || (opts.errorStacks === 'authenticated' && opts.token !== undefined) };
   const authorized = bearerChecker(opts.token);
-  const proxies = createProxyService(opts, stats, log, authorized);
+  let proxies: ProxyService;
+  try {
+    proxies = createProxyService(opts, stats, log, authorized);
+  } catch (e) {
+    stats.stop();
+    throw e;
+  }
+  // A start-up that fails after this point leaves nothing behind: no listener, no sandbox caps, no monitor.
+  const abandon = async (e: unknown): Promise<never> => {
+    server.forceShutdown();
+    await proxies.close();
+    stats.stop();
+    throw e;
+  };
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   const server = new Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
@@ -136,17 +148,17 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     server.bindAsync(`${host}:${opts.port}`, serverCredentials(opts), (error, bound) =>
       error ? reject(new RemoteMediaError('UNAVAILABLE', `executor: cannot bind ${host}:${opts.port}: ${error.message}`, { cause: error })) : resolve(bound),
     ),
-  );
+  ).catch(abandon);
   const address = `${host}:${port}`;
   let metrics: MetricsServer | undefined;
   if (opts.metricsPort !== undefined) {
     try {
       metrics = await startMetricsServer(createMetricsRegistry(stats), opts.metricsHost ?? opts.host, opts.metricsPort);
     } catch (e) {
-      server.forceShutdown();
-      throw e;
+      await abandon(e);
     }
   }
+  const restoreRxjs = keepRxjsErrorsInProcess(log);
   log.info({ address, metrics: metrics?.url, tls: opts.tls !== undefined, auth: opts.token !== undefined, nodes: listNodes().length }, 'executor listening');
 
   let closing: Promise<void> | undefined;

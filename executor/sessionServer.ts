@@ -30,15 +30,16 @@ export interface ProxyService {
 }
 
 export function createProxyService(opts: ResolvedExecutorOptions, stats: ExecutorStats, log: Logger, authorized: (m: Metadata) => boolean): ProxyService {
-  // codeNode chains check this process-wide switch when they are built (the node model knows no executor).
-  if (!opts.code) setUserCodeEnabled(false);
-  // The executor's sandbox caps, likewise process-wide: a codeNode's timeoutMs/memoryLimitMb/capabilities may only lower them.
+  // The executor's sandbox caps, process-wide: a codeNode's timeoutMs/memoryLimitMb/capabilities may only lower them.
+  // First, so that a refused setting ('wasm') fails start-up before any other process-wide switch is flipped.
   setSandboxCaps({
     timeoutMs: opts.sandboxTimeoutMs,
     memoryLimitMb: opts.sandboxMemoryLimitMb,
     maxIsolates: opts.maxIsolates,
     capabilities: opts.sandboxCapabilities,
   });
+  // codeNode chains check this process-wide switch when they are built (the node model knows no executor).
+  if (!opts.code) setUserCodeEnabled(false);
   const registry = new ObjectRegistry(
     {
       maxSessions: opts.maxSessions,

@@ -1,7 +1,16 @@
 /**
- * Isolate pool: creating an isolate costs milliseconds, a context far less. Each {@link Sandbox} gets a fresh
- * context (its own globals and built-ins, so prototype pollution stays inside) in an isolate taken from the pool;
- * when the sandbox is disposed its context is released and a healthy isolate goes back, up to `maxIdle`.
+ * Isolate pools: creating an isolate costs milliseconds, a context far less. Each {@link Sandbox} gets a fresh
+ * context (its own globals and built-ins, so prototype pollution stays inside) in an isolate taken from a pool;
+ * when the sandbox is disposed its context is released and a healthy, small isolate goes back for reuse.
+ *
+ * Bounds, process-wide (over all pools), each against a threat:
+ * - `maxIsolates` ({@link sandboxCaps}): isolates alive, in use or idle. Each can hold its memory limit, so this
+ *   bounds sandbox memory and threads; one more gets `SandboxLimitError` `RESOURCE_EXHAUSTED` naming the limit
+ *   (idle isolates are evicted first).
+ * - {@link MAX_IDLE_ISOLATES}: idle isolates kept, all pools together (oldest evicted), so pools for many distinct
+ *   memory limits cannot each keep their own.
+ * - {@link POOLED_HEAP_MAX_BYTES}: an isolate whose heap (garbage included) is larger when it comes back is
+ *   disposed, not pooled, so a finished stream's garbage does not outlive it.
  * An isolate that hit a limit (timeout, memory) is disposed, never pooled.
  *
  * isolated-vm is loaded on first use, so importing remotemedia does not load a native add-on nobody needs.
@@ -10,22 +19,32 @@
  */
 import { createRequire } from 'node:module';
 import type ivm from 'isolated-vm';
-import { InvalidParamsError, RemoteMediaError } from '../errors.js';
+import { InvalidParamsError, RemoteMediaError, SandboxLimitError } from '../errors.js';
+import { sandboxCaps } from './policy.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 /** Defaults of {@link IsolatePoolOptions}. */
 export const DEFAULT_ISOLATE_POOL = {
   /** Heap of one isolate, MB (isolated-vm's minimum is 8). Bounds what one piece of user code can allocate. */
   memoryLimitMb: 64,
-  /** Idle isolates kept for reuse. */
+  /** Idle isolates one pool may keep for reuse (all pools together keep at most {@link MAX_IDLE_ISOLATES}). */
   maxIdle: 4,
 } as const;
+
+/** Idle isolates kept over all pools; bounds memory held by isolates nobody uses. */
+export const MAX_IDLE_ISOLATES = 4;
+
+/**
+ * Largest heap (used bytes, garbage included, plus external array buffers) of an isolate that goes back to the
+ * pool; a bigger one is disposed. A fresh isolate with one context uses about 1 MB.
+ */
+export const POOLED_HEAP_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Options of an {@link IsolatePool}. */
 export interface IsolatePoolOptions {
   /** Heap limit of each isolate, MB, ≥ 8. Default: 64. */
   readonly memoryLimitMb?: number;
-  /** Idle isolates kept for reuse. Default: 4. */
+  /** Idle isolates this pool may keep. Default: 4 (and at most {@link MAX_IDLE_ISOLATES} over all pools). */
   readonly maxIdle?: number;
 }
 
@@ -33,6 +52,14 @@ let ivmModule: typeof ivm | undefined;
 
 /** Every isolate this process created and has not yet seen disposed (pruned when counted). */
 const created = new Set<ivm.Isolate>();
+
+interface IdleIsolate {
+  readonly isolate: ivm.Isolate;
+  readonly pool: IsolatePool;
+}
+
+/** Idle isolates of every pool, oldest first. */
+const idle: IdleIsolate[] = [];
 
 /** isolated-vm isolates alive in this process (in use or pooled idle), over all pools. */
 export function liveIsolates(): number {
@@ -50,10 +77,40 @@ function loadIvm(): typeof ivm {
   return ivmModule;
 }
 
+let lastTurn: Promise<void> = Promise.resolve();
+
+/**
+ * Waits for this sandbox's turn to take an isolate: one per event-loop turn. Creating an isolate is synchronous
+ * (5–15 ms measured on a loaded 2-core machine); a burst of streams opening at once would otherwise hold the event
+ * loop for all of them in a row, and other clients would wait.
+ */
+function creationTurn(): Promise<void> {
+  const turn = lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  lastTurn = turn;
+  return turn;
+}
+
+function evictIdle(index: number): void {
+  const [entry] = idle.splice(index, 1);
+  if (entry !== undefined && !entry.isolate.isDisposed) entry.isolate.dispose();
+}
+
+function heapBytes(isolate: ivm.Isolate): number {
+  try {
+    const heap = isolate.getHeapStatisticsSync();
+    return heap.used_heap_size + heap.externally_allocated_size;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * A pool of isolates with one memory limit. Sandboxes take an isolate (reusing an idle one of the same limit, or
+ * creating one within `maxIsolates`) and give it back when disposed. `close()` disposes its idle isolates.
+ */
 export class IsolatePool {
   readonly memoryLimitMb: number;
   private readonly maxIdle: number;
-  private readonly idle: ivm.Isolate[] = [];
   private live = 0;
   private closed = false;
 
@@ -65,13 +122,14 @@ export class IsolatePool {
     }
   }
 
-  /** Isolates alive (in use or idle). */
+  /** Isolates of this pool alive (in use or idle). */
   get isolates(): number {
-    return this.live + this.idle.length;
+    return this.live + this.idleCount();
   }
 
   /** A fresh sandbox (new context, bridge installed). */
   async createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+    await creationTurn();
     const isolate = this.take();
     try {
       return await Sandbox.install(this, isolate, loadIvm(), options);
@@ -81,41 +139,53 @@ export class IsolatePool {
     }
   }
 
-  /** Synchronous {@link createSandbox}, for node cores. */
-  createSandboxSync(options: SandboxOptions = {}): Sandbox {
-    const isolate = this.take();
-    try {
-      return Sandbox.installSync(this, isolate, loadIvm(), options);
-    } catch (e) {
-      this.giveBack(isolate, false);
-      throw e;
-    }
-  }
-
   /** @internal Called by {@link Sandbox} when it is disposed. */
   giveBack(isolate: ivm.Isolate, healthy: boolean): void {
     this.live--;
-    if (healthy && !this.closed && !isolate.isDisposed && this.idle.length < this.maxIdle) {
-      this.idle.push(isolate);
+    if (healthy && !this.closed && !isolate.isDisposed && this.maxIdle > 0 && heapBytes(isolate) <= POOLED_HEAP_MAX_BYTES) {
+      if (this.idleCount() >= this.maxIdle) evictIdle(idle.findIndex((e) => e.pool === this));
+      if (idle.length >= MAX_IDLE_ISOLATES) evictIdle(0);
+      idle.push({ isolate, pool: this });
       return;
     }
     if (!isolate.isDisposed) isolate.dispose();
   }
 
-  /** Disposes idle isolates; sandboxes in use keep theirs until they are disposed. */
+  /** Disposes this pool's idle isolates; sandboxes in use keep theirs until they are disposed. */
   close(): void {
     this.closed = true;
-    for (const isolate of this.idle.splice(0)) isolate.dispose();
+    for (let i = idle.length - 1; i >= 0; i--) if (idle[i]!.pool === this) evictIdle(i);
+  }
+
+  private idleCount(): number {
+    let n = 0;
+    for (const e of idle) if (e.pool === this) n++;
+    return n;
   }
 
   private take(): ivm.Isolate {
     if (this.closed) throw new RemoteMediaError('CANCELLED', 'sandbox: the isolate pool is closed');
-    let isolate = this.idle.pop();
-    while (isolate !== undefined && isolate.isDisposed) isolate = this.idle.pop();
-    if (isolate === undefined) {
-      isolate = new (loadIvm().Isolate)({ memoryLimit: this.memoryLimitMb });
-      created.add(isolate);
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const entry = idle[i]!;
+      if (entry.isolate.isDisposed) {
+        idle.splice(i, 1);
+        continue;
+      }
+      if (entry.pool.memoryLimitMb !== this.memoryLimitMb) continue;
+      idle.splice(i, 1);
+      this.live++;
+      return entry.isolate;
     }
+    const { maxIsolates } = sandboxCaps();
+    // Idle isolates of other memory limits make room before a new one is refused.
+    while (liveIsolates() >= maxIsolates && idle.length > 0) evictIdle(0);
+    if (liveIsolates() >= maxIsolates) {
+      throw new SandboxLimitError('RESOURCE_EXHAUSTED', `sandbox: maxIsolates (${maxIsolates}) isolates are alive in this process; release an object or end a stream first`, {
+        node: 'sandbox',
+      });
+    }
+    const isolate = new (loadIvm().Isolate)({ memoryLimit: this.memoryLimitMb });
+    created.add(isolate);
     this.live++;
     return isolate;
   }
@@ -123,11 +193,11 @@ export class IsolatePool {
 
 const sharedPools = new Map<number, IsolatePool>();
 
-/** The process-wide pool for a memory limit (used by `codeNode`). */
+/** The process-wide pool for a memory limit (used by `codeNode`); limits other than the cap's keep no idle isolate. */
 export function sharedIsolatePool(memoryLimitMb: number = DEFAULT_ISOLATE_POOL.memoryLimitMb): IsolatePool {
   let pool = sharedPools.get(memoryLimitMb);
   if (pool === undefined) {
-    pool = new IsolatePool({ memoryLimitMb });
+    pool = new IsolatePool({ memoryLimitMb, maxIdle: memoryLimitMb === sandboxCaps().memoryLimitMb || memoryLimitMb === DEFAULT_ISOLATE_POOL.memoryLimitMb ? DEFAULT_ISOLATE_POOL.maxIdle : 0 });
     sharedPools.set(memoryLimitMb, pool);
   }
   return pool;

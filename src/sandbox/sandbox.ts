@@ -1,30 +1,41 @@
 /**
  * One sandbox: a fresh isolated-vm context (in a pooled isolate) holding the bridge and one piece of user code.
- * User code sees only the JavaScript built-ins: no `process`, `require`, `import`, fs, network or timers, unless a
- * capability (today: `'console'`) is granted. Values cross by structured copy.
+ * User code sees only the JavaScript built-ins (minus `WebAssembly`, `SharedArrayBuffer`, `Atomics` and resizable
+ * `ArrayBuffer`s, which escape the memory limit): no `process`, `require`, `import`, fs, network or timers, unless a
+ * capability (today: `'console'`) is granted.
  *
- * A call that runs longer than `timeoutMs` or an isolate that reaches `memoryLimitMb` fails with
- * {@link SandboxLimitError}; the sandbox is then broken and its isolate is disposed rather than pooled.
+ * Every call is asynchronous: it runs on isolated-vm's own thread, so user code never holds the host's event loop.
+ * Every call goes through the bridge (see `bridgeSource.ts`), which returns results and thrown values as inert data
+ * made inside the isolate under the time limit; the host never copies a user object. Calls on one sandbox run one
+ * at a time, in order. Two clocks stop a runaway call:
+ * - isolated-vm's `timeout` (CPU work and the microtasks the call runs);
+ * - the host's own deadline, `timeoutMs + HOST_DEADLINE_GRACE_MS` after the call started, for what isolated-vm's
+ *   clock does not cover (a promise that never settles, anything still running after it stopped counting). When
+ *   it fires the isolate is disposed, which ends whatever runs in it.
+ * A call stopped by either fails with {@link SandboxLimitError} `DEADLINE_EXCEEDED`; an isolate over its memory
+ * limit with `RESOURCE_EXHAUSTED`. The sandbox is then broken and its isolate disposed, never pooled.
  *
  * @module
  */
 import type ivm from 'isolated-vm';
 import { RemoteMediaError, SandboxLimitError } from '../errors.js';
 import { BRIDGE_GLOBAL, BRIDGE_SOURCE } from './bridgeSource.js';
+import type { SandboxCapability } from './policy.js';
 
-/** Capabilities user code may be granted. `'console'`: `console.log/info/warn/error` forwarded to the host's sink. */
-export type SandboxCapability = 'console';
+export type { SandboxCapability } from './policy.js';
 
 /** Options of one sandbox. */
 export interface SandboxOptions {
-  /** Longest one call may run, ms (CPU work and microtasks included). Default: 1000. */
+  /** Longest one call may run, ms (CPU work and microtasks included; a promise must settle within it). Default: 1000. */
   readonly timeoutMs?: number;
-  /** Capabilities granted to the code. Default: none. */
+  /** Capabilities granted to the code (checked against the process caps by the caller). Default: none. */
   readonly capabilities?: readonly SandboxCapability[];
-  /** Where granted `console` output goes. Default: `console.error` with a `[sandbox]` prefix. */
+  /** Where granted `console` output goes (one bounded string per argument). Default: `console.error` with a `[sandbox]` prefix. */
   readonly consoleSink?: (level: string, args: unknown[]) => void;
   /** Name used in error messages (e.g. `Counter` or `core.codeNode`). Default: `'sandbox'`. */
   readonly label?: string;
+  /** @internal Slack of the host's backstop deadline over `timeoutMs`, ms (tests raise it to see isolated-vm's clock alone). Default: 25. */
+  readonly hostDeadlineGraceMs?: number;
 }
 
 /** Where a sandbox's isolate comes from and goes back to (the isolate pool). */
@@ -36,18 +47,44 @@ export interface IsolateOwner {
 /** Defaults of {@link SandboxOptions}. */
 export const DEFAULT_SANDBOX_TIMEOUT_MS = 1000;
 
+/**
+ * Slack of the host's deadline over `timeoutMs`, ms. isolated-vm's own clock stops a busy call within ~2 ms of
+ * `timeoutMs`; the host's deadline is the backstop for what that clock does not see, and must still stop the call
+ * within the promised `timeoutMs + 50 ms`.
+ */
+export const HOST_DEADLINE_GRACE_MS = 25;
+
+/** Longest the bridge install may take, ms (no user code runs yet; a guard against a wedged isolate). */
+const INSTALL_TIMEOUT_MS = 1000;
+
 /** Result of a remote-style call: a value, or the id of an iterator kept inside the sandbox. */
 export type SandboxResult = { readonly value: unknown } | { readonly iterator: number };
 
-type Bridge = Record<'create' | 'call' | 'get' | 'next' | 'return' | 'closeIterators' | 'process' | 'flush' | 'hasProcess', ivm.Reference>;
+const BRIDGE_NAMES = ['load', 'create', 'call', 'get', 'next', 'return', 'closeIterators', 'process', 'flush', 'hasProcess'] as const;
+type BridgeName = (typeof BRIDGE_NAMES)[number];
+type Bridge = Record<BridgeName, ivm.Reference>;
 
-const COPY = { arguments: { copy: true }, result: { copy: true, promise: true } } as const;
-const COPY_SYNC = { arguments: { copy: true }, result: { copy: true } } as const;
+/** What every bridge function answers: a value, or a throw as data (see `bridgeSource.ts`). */
+type Envelope = { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; stack: string } };
 
+const CALL_OPTIONS = { arguments: { copy: true }, result: { copy: true, promise: true } } as const;
+
+/** The host's deadline fired (the isolate is disposed by then). */
+class HostDeadline extends Error {}
+
+/**
+ * One piece of user code in its own context. Created by `IsolatePool.createSandbox()`; every method is
+ * asynchronous and bounded by `timeoutMs`; results come back as inert data; throws as `NODE_FAILED`; limits as
+ * {@link SandboxLimitError}. Dispose it (`dispose()`, or `disposeNow()` when nothing may be awaited).
+ */
 export class Sandbox {
   private broken = false;
   private disposed = false;
+  private deadlineHit = false;
+  private inFlight = 0;
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
   private readonly label: string;
 
   /** @internal Use `IsolatePool.createSandbox()`. */
@@ -59,45 +96,31 @@ export class Sandbox {
     options: SandboxOptions,
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_SANDBOX_TIMEOUT_MS;
+    this.deadlineMs = this.timeoutMs + (options.hostDeadlineGraceMs ?? HOST_DEADLINE_GRACE_MS);
     this.label = options.label ?? 'sandbox';
   }
 
   /** @internal Installs the bridge (and granted capabilities) before any user code runs. */
   static async install(pool: IsolateOwner, isolate: ivm.Isolate, ivmModule: typeof ivm, options: SandboxOptions): Promise<Sandbox> {
     const context = await isolate.createContext();
-    return Sandbox.finishInstall(pool, isolate, context, ivmModule, options, false) as Promise<Sandbox>;
-  }
-
-  /** @internal Synchronous variant for nodes (their cores are synchronous). */
-  static installSync(pool: IsolateOwner, isolate: ivm.Isolate, ivmModule: typeof ivm, options: SandboxOptions): Sandbox {
-    const context = isolate.createContextSync();
-    return Sandbox.finishInstall(pool, isolate, context, ivmModule, options, true) as Sandbox;
-  }
-
-  private static finishInstall(
-    pool: IsolateOwner,
-    isolate: ivm.Isolate,
-    context: ivm.Context,
-    ivmModule: typeof ivm,
-    options: SandboxOptions,
-    sync: boolean,
-  ): Sandbox | Promise<Sandbox> {
-    const jail = context.global;
-    // V8 gives every context a `console` whose output goes nowhere; it exists only when granted.
-    context.evalSync('delete globalThis.console');
-    if (options.capabilities?.includes('console')) {
-      const sink = options.consoleSink ?? ((level: string, args: unknown[]) => console.error(`[sandbox ${level}]`, ...args));
-      const log = new ivmModule.Callback((level: string, ...args: unknown[]) => sink(level, args));
-      jail.setSync('__rmLog', log);
-      context.evalSync(`globalThis.console = Object.freeze({ log: (...a) => __rmLog('log', ...a), info: (...a) => __rmLog('info', ...a),
-        warn: (...a) => __rmLog('warn', ...a), error: (...a) => __rmLog('error', ...a) }); delete globalThis.__rmLog;`);
+    try {
+      if (options.capabilities?.includes('console')) {
+        const sink = options.consoleSink ?? ((level: string, args: unknown[]) => console.error(`[sandbox ${level}]`, ...args));
+        // `ignored`: the isolate does not wait for the host's event loop; the bridge sends bounded strings only.
+        const log = new ivmModule.Callback((level: string, args: unknown[]) => sink(String(level), Array.isArray(args) ? args : []), { ignored: true });
+        await context.global.set('__rmLog', log);
+      }
+      await context.eval(BRIDGE_SOURCE, { timeout: INSTALL_TIMEOUT_MS });
+      // References are taken now, before user code runs, and the global is deleted: user code can neither swap the
+      // bridge under the host nor call it.
+      const bridge = {} as Bridge;
+      for (const name of BRIDGE_NAMES) bridge[name] = await context.eval(`${BRIDGE_GLOBAL}.${name}`, { reference: true, timeout: INSTALL_TIMEOUT_MS });
+      await context.eval(`delete globalThis.${BRIDGE_GLOBAL}`, { timeout: INSTALL_TIMEOUT_MS });
+      return new Sandbox(pool, isolate, context, bridge, options);
+    } catch (e) {
+      if (!isolate.isDisposed) context.release();
+      throw e;
     }
-    context.evalSync(BRIDGE_SOURCE);
-    // References are taken now, before user code runs, so that code cannot swap the bridge under the host.
-    const names = ['create', 'call', 'get', 'next', 'return', 'closeIterators', 'process', 'flush', 'hasProcess'] as const;
-    const bridge = Object.fromEntries(names.map((n) => [n, context.evalSync(`${BRIDGE_GLOBAL}.${n}`, { reference: true })])) as Bridge;
-    const sandbox = new Sandbox(pool, isolate, context, bridge, options);
-    return sync ? sandbox : Promise.resolve(sandbox);
   }
 
   /** True once a limit was hit or the sandbox was disposed; every later call fails. */
@@ -105,105 +128,117 @@ export class Sandbox {
     return !this.broken && !this.disposed && !this.isolate.isDisposed;
   }
 
-  /** Runs packaged code (an esbuild IIFE assigning `__rmModule`) in this sandbox. */
+  /** Runs packaged code (an esbuild IIFE assigning `__rmModule`) in this sandbox; a top-level throw is `NODE_FAILED`. */
   async load(code: string, filename = 'shipped.js'): Promise<void> {
-    await this.guard(async () => {
-      const script = await this.isolate.compileScript(code, { filename: `file:///${filename}` });
-      await script.run(this.context, { timeout: this.timeoutMs });
-      script.release();
-    });
-  }
-
-  /** Synchronous {@link load}. */
-  loadSync(code: string, filename = 'shipped.js'): void {
-    this.guardSync(() => {
-      const script = this.isolate.compileScriptSync(code, { filename: `file:///${filename}` });
-      script.runSync(this.context, { timeout: this.timeoutMs });
-      script.release();
-    });
+    await this.run('load', [code, `file:///${filename}`]);
   }
 
   /** Instantiates the exported class (`exportName`, or the default export) with `args`, or restores `state`. */
   async create(exportName: string, args: readonly unknown[], state?: Record<string, unknown>): Promise<void> {
-    await this.guard(() => this.bridge.create.apply(undefined, [exportName, [...args], state], { ...COPY, timeout: this.timeoutMs }));
+    await this.run('create', [exportName, [...args], state]);
   }
 
   /** Calls a method of the instance; an iterator result stays inside and is returned as its id. */
   call(name: string, args: readonly unknown[]): Promise<SandboxResult> {
-    return this.guard(() => this.bridge.call.apply(undefined, [name, [...args]], { ...COPY, timeout: this.timeoutMs }) as Promise<SandboxResult>);
+    return this.run('call', [name, [...args]]) as Promise<SandboxResult>;
   }
 
   /** Reads a property of the instance (awaiting it when it is a promise). */
   get(name: string): Promise<SandboxResult> {
-    return this.guard(() => this.bridge.get.apply(undefined, [name], { ...COPY, timeout: this.timeoutMs }) as Promise<SandboxResult>);
+    return this.run('get', [name]) as Promise<SandboxResult>;
   }
 
   /** Pulls up to `n` items from an iterator; `done` once it finished (it is then forgotten). */
   next(iterator: number, n: number): Promise<{ items: unknown[]; done: boolean }> {
-    return this.guard(() => this.bridge.next.apply(undefined, [iterator, n], { ...COPY, timeout: this.timeoutMs }) as Promise<{ items: unknown[]; done: boolean }>);
+    return this.run('next', [iterator, n]) as Promise<{ items: unknown[]; done: boolean }>;
   }
 
   /** Closes an iterator early (its `finally` runs). */
   async return(iterator: number): Promise<void> {
-    await this.guard(() => this.bridge.return.apply(undefined, [iterator], { ...COPY, timeout: this.timeoutMs }));
+    await this.run('return', [iterator]);
   }
 
-  /** `process(item)` of a packaged node module, synchronously (nodes have synchronous cores). */
-  processSync(item: unknown): unknown {
-    return this.guardSync(() => this.bridge.process.applySync(undefined, [item], { ...COPY_SYNC, timeout: this.timeoutMs }));
+  /** `process(item)` of a packaged node module (which must be synchronous inside the sandbox). */
+  process(item: unknown): Promise<unknown> {
+    return this.run('process', [item]);
   }
 
-  /** `flush()` of a packaged node module, synchronously; `undefined` when it has none. */
-  flushSync(): unknown {
-    return this.guardSync(() => this.bridge.flush.applySync(undefined, [], { ...COPY_SYNC, timeout: this.timeoutMs }));
+  /** `flush()` of a packaged node module; `undefined` when it has none. */
+  flush(): Promise<unknown> {
+    return this.run('flush', []);
   }
 
-  /** True when the loaded module exports a `process` function. */
-  hasProcessSync(): boolean {
-    return this.guardSync(() => this.bridge.hasProcess.applySync(undefined, [], { result: { copy: true }, timeout: this.timeoutMs }) as boolean);
+  /** True when the loaded module exports a `process` function (or a default function). */
+  async hasProcess(): Promise<boolean> {
+    return (await this.run('hasProcess', [])) === true;
   }
 
   /**
-   * Closes open iterators (their `finally` blocks run, best effort) and gives the isolate back to the pool, or
-   * disposes it when a limit was hit. Idempotent.
+   * Closes open iterators (their `finally` blocks run, best effort, under the time limit) and gives the isolate
+   * back to the pool, or disposes it when a limit was hit. Idempotent.
    */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     if (this.usable) {
       try {
-        await this.bridge.closeIterators.apply(undefined, [], { result: { promise: true }, timeout: this.timeoutMs });
+        await this.run('closeIterators', []);
       } catch {
         this.broken = true;
       }
     }
-    this.disposeSync();
+    this.disposeNow();
   }
 
-  /** Gives the isolate back at once (no iterator `finally` runs). Idempotent. */
-  disposeSync(): void {
+  /**
+   * Gives the isolate back at once (no iterator `finally` runs); an isolate with a call still running is disposed
+   * instead, so that call cannot delay the next sandbox that would get it. Idempotent.
+   */
+  disposeNow(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.inFlight > 0) this.broken = true;
     for (const ref of Object.values(this.bridge)) ref.release();
-    if (!this.isolate.isDisposed) this.context.release();
+    if (!this.isolate.isDisposed) {
+      if (this.broken) this.isolate.dispose();
+      else this.context.release();
+    }
     this.pool.giveBack(this.isolate, !this.broken);
   }
 
-  private async guard<T>(run: () => Promise<T>): Promise<T> {
-    this.checkUsable();
-    try {
-      return await run();
-    } catch (e) {
-      throw this.translate(e);
-    }
+  /** Queues one bridge call behind the previous ones (each gets its whole time budget). */
+  private run(name: BridgeName, args: unknown[]): Promise<unknown> {
+    const task = this.queue.then(() => this.invoke(name, args));
+    this.queue = task.catch(() => undefined);
+    return task;
   }
 
-  private guardSync<T>(run: () => T): T {
+  private async invoke(name: BridgeName, args: unknown[]): Promise<unknown> {
     this.checkUsable();
+    this.inFlight++;
+    let timer: NodeJS.Timeout | undefined;
+    const call = this.bridge[name].apply(undefined, args, { ...CALL_OPTIONS, timeout: this.timeoutMs }) as Promise<Envelope>;
+    // The losing side of the race still settles (usually "isolate was disposed"); nobody waits for it.
+    call.catch(() => undefined);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.deadlineHit = true;
+        if (!this.isolate.isDisposed) this.isolate.dispose();
+        reject(new HostDeadline(`no answer within ${this.deadlineMs} ms`));
+      }, this.deadlineMs);
+    });
+    let envelope: Envelope;
     try {
-      return run();
+      envelope = await Promise.race([call, deadline]);
     } catch (e) {
       throw this.translate(e);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight--;
     }
+    if (envelope.ok) return envelope.value;
+    const { name: errorName, message, stack } = envelope.error;
+    const prefix = errorName !== '' && errorName !== 'Error' ? `${errorName}: ` : '';
+    return Promise.reject(new RemoteMediaError('NODE_FAILED', `${this.label}: ${prefix}${message}`, { node: this.label, remoteStack: stack || undefined }));
   }
 
   private checkUsable(): void {
@@ -211,7 +246,10 @@ export class Sandbox {
     if (!this.usable) throw new SandboxLimitError('RESOURCE_EXHAUSTED', `${this.label}: the sandbox was disposed after hitting a limit`, { node: this.label });
   }
 
-  /** Limit breaches become SandboxLimitError (and break the sandbox); user errors keep their message and stack. */
+  /**
+   * A failed isolated-vm call (never a user value: those come back as data). Limit breaches become
+   * SandboxLimitError and break the sandbox; anything else (e.g. an argument that cannot be copied in) is NODE_FAILED.
+   */
   private translate(e: unknown): RemoteMediaError {
     const error = e instanceof Error ? e : new Error(String(e));
     const limit = this.limitError(error);
@@ -221,19 +259,19 @@ export class Sandbox {
       if (!this.isolate.isDisposed) this.isolate.dispose();
       return limit;
     }
-    const name = error.name !== '' && error.name !== 'Error' ? `${error.name}: ` : '';
-    return new RemoteMediaError('NODE_FAILED', `${this.label}: ${name}${error.message}`, { node: this.label, cause: e, remoteStack: error.stack });
+    if (this.disposed) return new RemoteMediaError('CANCELLED', `${this.label}: the sandbox was disposed during the call`, { node: this.label, cause: e });
+    return new RemoteMediaError('NODE_FAILED', `${this.label}: ${error.message}`, { node: this.label, cause: e });
   }
 
   private limitError(error: Error): SandboxLimitError | undefined {
-    if (this.isolate.isDisposed) {
-      return new SandboxLimitError('RESOURCE_EXHAUSTED', `${this.label}: sandbox exceeded its memory limit (${this.pool.memoryLimitMb} MB); the isolate was disposed`, {
+    if (error instanceof HostDeadline || this.deadlineHit || /Script execution timed out/i.test(error.message)) {
+      return new SandboxLimitError('DEADLINE_EXCEEDED', `${this.label}: call exceeded timeoutMs (${this.timeoutMs} ms); the isolate was disposed`, {
         node: this.label,
         cause: error,
       });
     }
-    if (/Script execution timed out/i.test(error.message)) {
-      return new SandboxLimitError('DEADLINE_EXCEEDED', `${this.label}: call exceeded timeoutMs (${this.timeoutMs} ms); the isolate was disposed`, {
+    if (this.isolate.isDisposed && !this.disposed) {
+      return new SandboxLimitError('RESOURCE_EXHAUSTED', `${this.label}: sandbox exceeded its memory limit (${this.pool.memoryLimitMb} MB); the isolate was disposed`, {
         node: this.label,
         cause: error,
       });

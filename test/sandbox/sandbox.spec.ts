@@ -1,6 +1,6 @@
 /** The sandbox layer on its own: isolate pooling, limits, and code packaging rules. */
 import { describe, expect, it } from 'vitest';
-import { IsolatePool } from '../../src/sandbox/isolatePool.js';
+import { IsolatePool, liveIsolates, MAX_IDLE_ISOLATES, POOLED_HEAP_MAX_BYTES } from '../../src/sandbox/isolatePool.js';
 import { packageModule, packageSource } from '../../src/sandbox/packageCode.js';
 import { RemoteMediaError, SandboxLimitError } from '../../src/errors.js';
 
@@ -32,6 +32,27 @@ describe('IsolatePool', () => {
     await second.dispose();
     expect(pool.isolates).toBe(0);
     pool.close();
+  });
+
+  it('an isolate that comes back with a large heap (garbage included) is disposed, not pooled', async () => {
+    const pool = new IsolatePool({ memoryLimitMb: 64, maxIdle: 2 });
+    const sandbox = await pool.createSandbox({ timeoutMs: 2000 });
+    await sandbox.load('var __rmModule = { default: class { hoard() { globalThis.junk = new Array(3_000_000).fill(1.5); return 1; } } };');
+    await sandbox.create('', []);
+    await sandbox.call('hoard', []);
+    await sandbox.dispose();
+    expect(POOLED_HEAP_MAX_BYTES).toBeLessThan(24 * 2 ** 20);
+    expect(pool.isolates).toBe(0);
+    pool.close();
+  });
+
+  it('idle isolates are bounded over all pools together (many distinct memory limits keep at most MAX_IDLE_ISOLATES)', async () => {
+    const base = liveIsolates();
+    const pools = Array.from({ length: MAX_IDLE_ISOLATES + 3 }, (_, i) => new IsolatePool({ memoryLimitMb: 16 + i, maxIdle: 4 }));
+    for (const pool of pools) await (await pool.createSandbox()).dispose();
+    expect(liveIsolates() - base).toBeLessThanOrEqual(MAX_IDLE_ISOLATES);
+    for (const pool of pools) pool.close();
+    expect(liveIsolates()).toBeLessThanOrEqual(base);
   });
 
   it('refuses a memory limit under 8 MB naming the field', () => {

@@ -4,13 +4,18 @@
  */
 import { z } from 'zod';
 import { InvalidParamsError } from '../../errors.js';
-import { coreOperator, type Emit, type NodeCore } from '../../internal/coreOperator.js';
+import type { Emit } from '../../internal/coreOperator.js';
 import { defineNode, type NodeOperator } from '../../node.js';
 import { sharedIsolatePool } from '../../sandbox/isolatePool.js';
 import { packageSource, type PackagedCode } from '../../sandbox/packageCode.js';
-import { assertUserCodeEnabled } from '../../sandbox/policy.js';
+import { assertUserCodeEnabled, resolveSandboxLimits } from '../../sandbox/policy.js';
+import type { Sandbox } from '../../sandbox/sandbox.js';
+import { asyncCoreOperator, type AsyncNodeCore } from '../../internal/asyncCoreOperator.js';
 
 const NODE = 'core.codeNode';
+
+/** Default number of items that may wait while the sandbox works. */
+const DEFAULT_QUEUE_SIZE = 16;
 
 const CodeNodeParamsSchema = z
   .object({
@@ -18,16 +23,41 @@ const CodeNodeParamsSchema = z
       .string()
       .min(1)
       .describe('Packaged script (from packageSource/packageModule) whose module exports process(item) and optionally flush(), or a function as default export. Required.'),
-    memoryLimitMb: z.number().int().min(8).max(4096).default(64).describe('Heap limit of the sandbox isolate, MB. Default: 64.'),
-    timeoutMs: z.number().int().positive().max(60_000).default(1000).describe('Longest single process()/flush() call, ms. Default: 1000.'),
+    memoryLimitMb: z
+      .number()
+      .int()
+      .min(8)
+      .max(4096)
+      .default(64)
+      .describe("Heap limit of the sandbox isolate, MB; lowered to the executor's --sandbox-memory-limit-mb. Default: 64."),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(60_000)
+      .default(1000)
+      .describe("Longest single process()/flush() call, ms; lowered to the executor's --sandbox-timeout-ms. Default: 1000."),
     many: z
       .boolean()
       .default(false)
       .describe('When true, process() and flush() return an array of items to emit; when false, one item (undefined emits nothing). Default: false.'),
     capabilities: z
-      .array(z.enum(['console']))
+      .array(z.enum(['console', 'wasm']))
       .default([])
-      .describe("Capabilities granted to the code: 'console' forwards console.log/info/warn/error to the host's stderr. Default: [] (none)."),
+      .describe(
+        "Capabilities granted to the code: 'console' forwards console.log/info/warn/error to the host's stderr; 'wasm' is reserved and refused (WebAssembly is removed from the sandbox). A capability the executor does not allow fails the chain. Default: [] (none).",
+      ),
+    queueSize: z
+      .number()
+      .int()
+      .positive()
+      .max(100_000)
+      .default(DEFAULT_QUEUE_SIZE)
+      .describe(`Items that may wait while the sandbox works (a push source fills it; a pullable source is paused instead). Default: ${DEFAULT_QUEUE_SIZE} items.`),
+    overflow: z
+      .enum(['block', 'drop-oldest', 'drop-newest', 'error'])
+      .default('block')
+      .describe("What a full queue does with one more item: 'block' pauses a pullable source (lossless; a push source then fails with OVERFLOW), 'drop-oldest'/'drop-newest' drop and count, 'error' fails. Default: 'block'."),
   })
   .describe('Runs a user transform (process/flush) in an isolated-vm sandbox with memory and time limits');
 
@@ -47,24 +77,30 @@ function emitAll(result: unknown, many: boolean, emit: Emit<unknown>, what: stri
   for (const item of result) emit(item);
 }
 
-function createCodeCore(p: z.output<typeof CodeNodeParamsSchema>): NodeCore<unknown, unknown> {
-  const sandbox = sharedIsolatePool(p.memoryLimitMb).createSandboxSync({ timeoutMs: p.timeoutMs, capabilities: p.capabilities, label: NODE });
-  try {
-    sandbox.loadSync(p.code, 'codeNode.js');
-    if (!sandbox.hasProcessSync()) throw new InvalidParamsError(NODE, 'code', 'the module exports no process(item) function (nor a default function)');
-  } catch (e) {
-    sandbox.disposeSync();
-    throw e;
-  }
+function createCodeCore(p: z.output<typeof CodeNodeParamsSchema>): AsyncNodeCore<unknown, unknown> {
+  // The executor's caps win: a client may only ask for less time, less memory, and capabilities it allows.
+  const limits = resolveSandboxLimits(NODE, p);
+  let sandbox: Sandbox | undefined;
+  let closed = false;
+  const ready = (): Sandbox => sandbox!;
   return {
-    push(item, emit) {
-      emitAll(sandbox.processSync(item), p.many, emit, 'process()');
+    async start() {
+      const created = await sharedIsolatePool(limits.memoryLimitMb).createSandbox({ timeoutMs: limits.timeoutMs, capabilities: limits.capabilities, label: NODE });
+      // Unsubscribed while the isolate was being set up: nobody will close it later.
+      if (closed) return created.disposeNow();
+      sandbox = created;
+      await created.load(p.code, 'codeNode.js');
+      if (!(await created.hasProcess())) throw new InvalidParamsError(NODE, 'code', 'the module exports no process(item) function (nor a default function)');
     },
-    flush(emit) {
-      emitAll(sandbox.flushSync(), p.many, emit, 'flush()');
+    async push(item, emit) {
+      emitAll(await ready().process(item), p.many, emit, 'process()');
+    },
+    async flush(emit) {
+      emitAll(await ready().flush(), p.many, emit, 'flush()');
     },
     close() {
-      sandbox.disposeSync();
+      closed = true;
+      sandbox?.disposeNow();
     },
   };
 }
@@ -73,30 +109,44 @@ const codeNodeBuilder = defineNode(
   NODE,
   CodeNodeParamsSchema,
   (p) => {
-    // Checked when the chain is built, so an executor started with --no-code refuses the spec before data flows.
+    // Checked when the chain is built, so an executor started with --no-code refuses the spec before data flows,
+    // and a capability the executor does not grant is named before anything runs.
     assertUserCodeEnabled(NODE);
-    // The core calls into the isolate synchronously (applySync): a node core is synchronous, and `timeoutMs`
-    // bounds how long one item can hold the thread.
-    return coreOperator(NODE, () => createCodeCore(p));
+    resolveSandboxLimits(NODE, p);
+    // Every call into the isolate is asynchronous (isolated-vm runs it on its own thread), so a runaway item never
+    // holds this thread: the node is an async boundary like the ML nodes, one item at a time, in order.
+    return asyncCoreOperator(NODE, () => createCodeCore(p), { queueSize: p.queueSize, overflow: p.overflow });
   },
   { description: 'Runs a user transform (process/flush) in an isolated-vm sandbox with memory and time limits', input: 'any', output: 'any' },
 );
 
 /**
- * Runs user code as a node, in an isolated-vm isolate: no `process`, `require`, `import`, fs, network or timers
- * (only `console`, if granted in `capabilities`). Items cross by structured copy (plain data, typed arrays,
- * AudioFrames). Each subscription gets a fresh context in a pooled isolate.
+ * Runs user code as a node, in an isolated-vm isolate: no `process`, `require`, `import`, fs, network, timers,
+ * `WebAssembly`, `SharedArrayBuffer` or `Atomics` (only `console`, if granted in `capabilities`). Items cross by
+ * structured copy (plain data, typed arrays, Dates, AudioFrames); results are copied inside the sandbox, under its
+ * time limit, into plain data (own enumerable properties; Map → object, Set → array; functions refused; bounded in
+ * depth, entries and bytes). Each subscription gets a fresh context in a pooled isolate.
  *
  * `fnOrModule` is a self-contained function `(item) => result` (shipped by its source text), or code from
- * `packageModule(path)` whose module exports `process(item)` and optionally `flush()`.
+ * `packageModule(path)` whose module exports `process(item)` and optionally `flush()`; both must be synchronous.
+ *
+ * The node is an async boundary (docs/ARCHITECTURE.md §3): the sandbox runs on isolated-vm's thread, never on the
+ * caller's event loop; items are processed one at a time, in order; up to `queueSize` wait (a pullable source is
+ * paused, a push source meets the `overflow` policy). Outputs are therefore emitted asynchronously.
+ *
+ * Inside an executor the executor's caps apply: `timeoutMs` and `memoryLimitMb` are lowered to its
+ * `--sandbox-timeout-ms` / `--sandbox-memory-limit-mb`, and a capability it does not allow fails the chain.
  *
  * On complete: calls `flush()` (if exported) and emits what it returns, then completes. On error: upstream errors
- * pass through; a throw in user code errors with `NODE_FAILED` (message and stack of the sandbox error); a call
- * over `timeoutMs` errors with `SandboxLimitError` `DEADLINE_EXCEEDED`, an isolate over `memoryLimitMb` with
- * `SandboxLimitError` `RESOURCE_EXHAUSTED` (that isolate is disposed). Bad params: `INVALID_PARAMS`; an executor
- * started with `--no-code` refuses the node with `PROTOCOL`.
+ * pass through; a throw in user code errors with `NODE_FAILED` (name, message and stack of the sandbox error, read
+ * inside the sandbox and cut to a bounded length); a call over `timeoutMs` errors with `SandboxLimitError`
+ * `DEADLINE_EXCEEDED` within `timeoutMs + 50 ms`, an isolate over `memoryLimitMb` with `SandboxLimitError`
+ * `RESOURCE_EXHAUSTED` (that isolate is disposed), as do more than the process's `maxIsolates` isolates. Bad params:
+ * `INVALID_PARAMS`; an executor started with `--no-code`, or a capability not granted: `PROTOCOL`; `OVERFLOW` per
+ * the overflow policy.
  *
- * Options (defaults): `memoryLimitMb` 64, `timeoutMs` 1000, `many` false, `capabilities` [].
+ * Options (defaults): `memoryLimitMb` 64, `timeoutMs` 1000, `many` false, `capabilities` [], `queueSize` 16,
+ * `overflow` 'block'.
  * @example
  * ```ts
  * numbers$.pipe(codeNode((x: number) => x * 2, { timeoutMs: 50 }));

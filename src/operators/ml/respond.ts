@@ -7,7 +7,7 @@ import { acquireEngine, checkEngineName } from '../../engines/index.js';
 import type { ResponderStream } from '../../engines/types.js';
 import { InvalidInputError } from '../../errors.js';
 import { defineNode } from '../../node.js';
-import { asyncCoreOperator, type AsyncNodeCore } from './internal/asyncCoreOperator.js';
+import { asyncCoreOperator, type AsyncNodeCore } from '../../internal/asyncCoreOperator.js';
 import { andThen } from './internal/maybePromise.js';
 import { queueParams } from './internal/mlParams.js';
 import { splitSentences, takeSentences } from './internal/sentences.js';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { acquireEngine, checkEngineName } from '../../engines/index.js';
 import { checkAudioFrame, durationMicros, type AudioFrame } from '../../media/audioFrame.js';
 import { defineNode } from '../../node.js';
-import { asyncCoreOperator, type AsyncNodeCore } from './internal/asyncCoreOperator.js';
+import { asyncCoreOperator, type AsyncNodeCore } from '../../internal/asyncCoreOperator.js';
 import { toMonoAt } from './internal/audioPrep.js';
 import { andThen } from './internal/maybePromise.js';
 import { queueParams } from './internal/mlParams.js';

@@ -7,7 +7,7 @@ import { acquireEngine, checkEngineName } from '../../engines/index.js';
 import { InvalidInputError } from '../../errors.js';
 import { MICROS_PER_SECOND, type AudioFrame } from '../../media/audioFrame.js';
 import { defineNode } from '../../node.js';
-import { asyncCoreOperator, type AsyncNodeCore } from './internal/asyncCoreOperator.js';
+import { asyncCoreOperator, type AsyncNodeCore } from '../../internal/asyncCoreOperator.js';
 import { andThen, forEachInOrder } from './internal/maybePromise.js';
 import { queueParams } from './internal/mlParams.js';
 import { splitSentences } from './internal/sentences.js';

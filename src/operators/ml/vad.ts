@@ -9,7 +9,7 @@ import { InvalidParamsError } from '../../errors.js';
 import { checkAudioFrame, type AudioFrame } from '../../media/audioFrame.js';
 import { defineNode } from '../../node.js';
 import { withVad } from '../audio/internal/vadInternals.js';
-import { asyncCoreOperator, type AsyncNodeCore } from './internal/asyncCoreOperator.js';
+import { asyncCoreOperator, type AsyncNodeCore } from '../../internal/asyncCoreOperator.js';
 import { andThen } from './internal/maybePromise.js';
 import { queueParams } from './internal/mlParams.js';
 import { VadDecision } from './internal/vadDecision.js';

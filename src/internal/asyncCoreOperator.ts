@@ -14,13 +14,18 @@
  * @internal
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import { toNodeError } from '../../../errors.js';
-import { Boundary } from '../../../flow/boundary.js';
-import type { OverflowPolicy } from '../../../flow/flowQueue.js';
-import type { Emit } from '../../../internal/coreOperator.js';
+import { toNodeError } from '../errors.js';
+import { Boundary } from '../flow/boundary.js';
+import type { OverflowPolicy } from '../flow/flowQueue.js';
+import type { Emit } from './coreOperator.js';
 
 /** A node core whose steps may be asynchronous. */
 export interface AsyncNodeCore<I, O> {
+  /**
+   * Asynchronous set-up (e.g. loading code into a sandbox), run on subscribe before any item; items wait in the
+   * queue meanwhile, and a failure errors the output at once. Default: none.
+   */
+  start?(signal: AbortSignal): Promise<void>;
   /** Processes one item; outputs go through `emit` as they are ready. `signal` aborts on unsubscribe. */
   push(item: I, emit: Emit<O>, signal: AbortSignal): void | Promise<void>;
   /** Emits what the core still holds when the source completes. Default: nothing. */
@@ -126,7 +131,8 @@ export function asyncCoreOperator<I, O>(node: string, createCore: () => AsyncNod
         boundary.gate.notify();
       };
 
-      boundary.connect(source, subscriber, pump);
+      if (core.start !== undefined) step(() => core.start!(abort.signal));
+      if (!subscriber.closed) boundary.connect(source, subscriber, pump);
       return () => {
         try {
           close();
