@@ -11,12 +11,14 @@
  * - `credit_stalls_total` (a stream used its last credit), `demand_waits_total` (input waited for a chain boundary)
  * - `overflow_drops_total{boundary}` (items dropped by 'drop-oldest' / 'drop-newest' boundaries)
  * - `sandbox_timeouts_total`, `items_in_flight`, `draining`
+ * - `write_stalls_total`, `calls_rejected_total`, `session_calls`, `isolates_live` (hostile-client limits)
  * - the prom-client default process metrics (`process_resident_memory_bytes`, event-loop lag, GC, ...)
  *
  * @module
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { liveIsolates } from '../src/sandbox/isolatePool.js';
 import { RemoteMediaError } from '../src/errors.js';
 import { LATENCY_BUCKETS_SECONDS, type ExecutorStats } from './stats.js';
 
@@ -58,7 +60,7 @@ export function createMetricsRegistry(stats: ExecutorStats): Registry {
 
   gauge('remotemedia_streams_active', 'Stream calls open right now.', () => stats.activeStreams);
   gauge('remotemedia_sessions_active', 'Object-proxy sessions open right now.', () => stats.activeSessions);
-  gauge('remotemedia_items_in_flight', 'Items received and not yet credited back, all streams.', () => stats.inFlight);
+  gauge('remotemedia_items_in_flight', 'Items held for clients, all streams: received and not yet credited back, plus outputs the transport has not taken.', () => stats.inFlight);
   gauge('remotemedia_draining', '1 while the executor drains before stopping.', () => (stats.draining ? 1 : 0));
   counter('remotemedia_streams_total', 'Stream calls accepted since start.', undefined, one(() => stats.totalStreams));
   counter('remotemedia_streams_rejected_total', 'Stream calls refused by maxStreams.', undefined, one(() => stats.rejectedStreams));
@@ -72,6 +74,10 @@ export function createMetricsRegistry(stats: ExecutorStats): Registry {
     stats.overflowDrops().map((d): [string, number] => [d.label, d.dropped]),
   );
   counter('remotemedia_sandbox_timeouts_total', 'Sandboxed calls stopped by their time limit.', undefined, one(() => stats.sandboxTimeouts));
+  counter('remotemedia_write_stalls_total', 'Times a stream stopped granting credit because its client was not reading.', undefined, one(() => stats.writeStalls));
+  counter('remotemedia_calls_rejected_total', 'Calls refused by a per-client or per-executor limit, or closed for sending no first message.', undefined, one(() => stats.rejectedCalls));
+  gauge('remotemedia_session_calls', 'Session calls open right now (attached or awaiting their first message).', () => stats.sessionCalls);
+  gauge('remotemedia_isolates_live', 'isolated-vm isolates alive in this process (in use or pooled).', () => liveIsolates());
   registry.registerMetric(latencyHistogram(stats));
   return registry;
 }

@@ -1,36 +1,14 @@
 import { finalize, type Observable } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AudioFrame } from '../../src/media/audioFrame.js';
 import { liveOpusCodecs } from '../../src/media/webrtc/opusCodec.js';
-import { startWebRtcServer, type WebRtcServer } from '../../src/media/webrtc/server.js';
+import { startWebRtcServer } from '../../src/media/webrtc/server.js';
 import { echoUtterances, toneReply } from './helpers/echoPipeline.js';
-import { tone, WeriftClient } from './helpers/weriftClient.js';
+import { until, useWebRtcFixture } from './helpers/serverFixture.js';
+import { tone } from './helpers/weriftClient.js';
 
-const servers: WebRtcServer[] = [];
-const clients: WeriftClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function server(options: Partial<Parameters<typeof startWebRtcServer>[0]> = {}): Promise<WebRtcServer> {
-  const s = await startWebRtcServer({ port: 0, pipeline: echoUtterances(), warn: () => undefined, ...options });
-  servers.push(s);
-  return s;
-}
-async function client(url: string, connect = true): Promise<WeriftClient> {
-  const c = connect ? await WeriftClient.connect(url) : await WeriftClient.open(url);
-  clients.push(c);
-  return c;
-}
-const until = async (check: () => boolean, ms = 5000, what = 'condition') => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const { server, client } = useWebRtcFixture();
 const silence = (seconds: number) => new Float32Array(Math.round(seconds * 48_000));
 const concat = (...parts: Float32Array[]) => {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
@@ -234,6 +212,5 @@ describe('WebRTC server: cleanup', () => {
     await c.close();
     await b.close();
     expect(liveOpusCodecs()).toBe(baseCodecs);
-    servers.length = 0;
   });
 });

@@ -3,43 +3,12 @@
  * gives the peer slot back, signaling sockets without a peer time out, and sockets and peers are limited per remote
  * address. Each limit is tested at N (accepted) and N+1 (refused, the error names the option).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startWebRtcServer, type WebRtcServer } from '../../src/media/webrtc/server.js';
-import { echoUtterances } from './helpers/echoPipeline.js';
-import { offerFailingDuringAnswer, rawSocket, weriftOffer, type RawSocket } from './helpers/rawSignaling.js';
-import { WeriftClient } from './helpers/weriftClient.js';
+import { describe, expect, it } from 'vitest';
+import type { WebRtcServer } from '../../src/media/webrtc/server.js';
+import { offerFailingDuringAnswer, weriftOffer } from './helpers/rawSignaling.js';
+import { until, useWebRtcFixture } from './helpers/serverFixture.js';
 
-const servers: WebRtcServer[] = [];
-const sockets: RawSocket[] = [];
-const clients: WeriftClient[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.ws.terminate();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function server(options: Partial<Parameters<typeof startWebRtcServer>[0]> = {}): Promise<WebRtcServer> {
-  const s = await startWebRtcServer({ port: 0, pipeline: echoUtterances(), warn: () => undefined, ...options });
-  servers.push(s);
-  return s;
-}
-async function socket(s: WebRtcServer, localAddress?: string): Promise<RawSocket> {
-  const r = await rawSocket(s.url, localAddress);
-  sockets.push(r);
-  return r;
-}
-async function client(url: string): Promise<WeriftClient> {
-  const c = await WeriftClient.connect(url);
-  clients.push(c);
-  return c;
-}
-const until = async (check: () => boolean, ms = 5000, what = 'condition') => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const { server, client, socket } = useWebRtcFixture();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const released = (s: WebRtcServer) => s.resources().peerSlots === 0 && s.resources().answering === 0 && s.resources().peers === 0;
 

@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import { childExecutor, type TestExecutor } from '../../remote/helpers/executors.js';
 import type { ExecutorStatus } from '../../../src/remote/index.js';
+import { expectPromptProbes, Prober, type ProbeResult } from './prober.js';
 
 /** Longest a GetStatus probe may take while an attack runs (the issue's "answers other clients within 100 ms"). */
 export const PROBE_BOUND_MS = 100;
@@ -19,7 +20,7 @@ export interface AbuseTarget {
   /** Starts recording probe latencies from now on (clears earlier ones). */
   startProbing(): void;
   /** Stops the prober; returns the latencies seen (ms) and probes that failed. */
-  stopProbing(): Promise<{ latenciesMs: number[]; maxMs: number; failures: number }>;
+  stopProbing(): Promise<ProbeResult>;
   /** Waits until `check(status)` holds (polling), or fails naming what it last saw. */
   until(check: (s: ExecutorStatus) => boolean, withinMs?: number, what?: string): Promise<ExecutorStatus>;
   /**
@@ -33,40 +34,13 @@ export interface AbuseTarget {
 /** Starts a child executor with `flags` (CLI flags, e.g. ['--open-timeout-ms', '500']). */
 export async function startAbuseTarget(flags: string[] = []): Promise<AbuseTarget> {
   const executor = await childExecutor(flags);
-  let probing = false;
-  let latencies: number[] = [];
-  let failures = 0;
-  let loop: Promise<void> = Promise.resolve();
-
-  const probeLoop = async (): Promise<void> => {
-    while (probing) {
-      const start = performance.now();
-      try {
-        await executor.status();
-        latencies.push(performance.now() - start);
-      } catch {
-        failures++;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-
+  const prober = new Prober(() => executor.status());
   const target: AbuseTarget = {
     executor,
     address: executor.address,
     status: () => executor.status(),
-    startProbing() {
-      latencies = [];
-      failures = 0;
-      if (probing) return;
-      probing = true;
-      loop = probeLoop();
-    },
-    async stopProbing() {
-      probing = false;
-      await loop;
-      return { latenciesMs: latencies, maxMs: latencies.length === 0 ? 0 : Math.max(...latencies), failures };
-    },
+    startProbing: () => prober.start(),
+    stopProbing: () => prober.stop(),
     async until(check, withinMs = 5000, what = 'condition') {
       const start = performance.now();
       let last: ExecutorStatus | undefined;
@@ -80,10 +54,7 @@ export async function startAbuseTarget(flags: string[] = []): Promise<AbuseTarge
     async assertHealthy({ rssBoundBytes, idleIsolates = 4, probe }) {
       expect(executor.child?.exitCode ?? null, 'executor process exited').toBeNull();
       expect(executor.child?.signalCode ?? null, 'executor process was killed').toBeNull();
-      if (probe !== undefined) {
-        expect(probe.failures, 'GetStatus probes that failed during the attack').toBe(0);
-        expect(probe.maxMs, `slowest GetStatus answer during the attack (bound ${PROBE_BOUND_MS} ms)`).toBeLessThan(PROBE_BOUND_MS);
-      }
+      if (probe !== undefined) expectPromptProbes(probe, PROBE_BOUND_MS, 'GetStatus');
       const settled = await target.until(
         (s) => s.activeStreams === 0 && s.inFlight === 0 && s.activeSessions === 0 && (s.activeObjects ?? 0) === 0 && s.sessionCalls === 0 && s.liveIsolates <= idleIsolates,
         10_000,
@@ -93,8 +64,7 @@ export async function startAbuseTarget(flags: string[] = []): Promise<AbuseTarge
       return settled;
     },
     async close() {
-      probing = false;
-      await loop;
+      await prober.stop();
       await executor.close();
     },
   };

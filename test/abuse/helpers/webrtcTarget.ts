@@ -7,6 +7,7 @@
 import type { Observable } from 'rxjs';
 import { expect } from 'vitest';
 import type { AudioFrame } from '../../../src/media/audioFrame.js';
+import { expectPromptProbes, Prober, type ProbeResult } from './prober.js';
 import { startWebRtcServer, type WebRtcResources, type WebRtcServer, type WebRtcServerOptions } from '../../../src/media/webrtc/server.js';
 /**
  * Longest a /health probe may take while an attack runs. The executor's bound is 100 ms (`PROBE_BOUND_MS`), measured
@@ -20,7 +21,7 @@ export interface WebRtcTarget {
   readonly server: WebRtcServer;
   readonly url: string;
   startProbing(): void;
-  stopProbing(): Promise<{ maxMs: number; count: number; failures: number }>;
+  stopProbing(): Promise<ProbeResult>;
   /** Probes within {@link PROBE_BOUND_MS}, RSS below `rssBoundBytes`, counters back to zero within `withinMs`. */
   assertHealthy(options: { rssBoundBytes: number; probe?: { maxMs: number; failures: number }; withinMs?: number }): Promise<WebRtcResources>;
   close(): Promise<void>;
@@ -38,43 +39,14 @@ export async function startWebRtcTarget(options: Partial<WebRtcServerOptions> = 
   });
   // The first fetch sets up undici's connection pool (~100 ms); not the server's latency.
   await (await fetch(`${server.url}health`)).json();
-  let probing = false;
-  let latencies: number[] = [];
-  let failures = 0;
-  let loop: Promise<void> = Promise.resolve();
-  const probeLoop = async (): Promise<void> => {
-    while (probing) {
-      const start = performance.now();
-      try {
-        const res = await fetch(`${server.url}health`);
-        await res.json();
-        latencies.push(performance.now() - start);
-      } catch {
-        failures++;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const prober = new Prober(async () => (await fetch(`${server.url}health`)).json());
   const target: WebRtcTarget = {
     server,
     url: server.url,
-    startProbing() {
-      latencies = [];
-      failures = 0;
-      if (probing) return;
-      probing = true;
-      loop = probeLoop();
-    },
-    async stopProbing() {
-      probing = false;
-      await loop;
-      return { maxMs: latencies.length === 0 ? 0 : Math.max(...latencies), count: latencies.length, failures };
-    },
+    startProbing: () => prober.start(),
+    stopProbing: () => prober.stop(),
     async assertHealthy({ rssBoundBytes, probe, withinMs = 5_000 }) {
-      if (probe !== undefined) {
-        expect(probe.failures, '/health probes that failed during the attack').toBe(0);
-        expect(probe.maxMs, `slowest /health answer during the attack (bound ${PROBE_BOUND_MS} ms)`).toBeLessThan(PROBE_BOUND_MS);
-      }
+      if (probe !== undefined) expectPromptProbes(probe, PROBE_BOUND_MS, '/health');
       const end = performance.now() + withinMs;
       let r = server.resources();
       const settled = (x: WebRtcResources) =>
@@ -89,8 +61,7 @@ export async function startWebRtcTarget(options: Partial<WebRtcServerOptions> = 
       return r;
     },
     async close() {
-      probing = false;
-      await loop;
+      await prober.stop();
       await server.close();
     },
   };
