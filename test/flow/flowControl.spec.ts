@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
-import { lastValueFrom, Subject, toArray } from 'rxjs';
+import { lastValueFrom, range, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { OverflowError } from '../../src/errors.js';
-import { flowStats } from '../../src/flow/flowQueue.js';
+import { flowStats, FlowQueue, PUSH_SOURCE_LIMITS } from '../../src/flow/flowQueue.js';
 import { mapAsync } from '../../src/flow/mapAsync.js';
 import { fromAsyncIterable, fromReadable } from '../../src/flow/pullable.js';
 import { bounded } from '../../src/operators/core/bounded.js';
@@ -183,12 +183,29 @@ describe('flow control: push source overrunning a slow consumer', () => {
     expect(delivered.at(-1)).toBeLessThan(1_999);
   });
 
-  it("'block' in front of a push source that cannot pause fails with OVERFLOW naming the fix", async () => {
-    const subject = new Subject<number>();
-    const result = lastValueFrom(subject.pipe(bounded({ size: 2, overflow: 'block' }), mapAsync(() => tick(5))));
-    for (let i = 0; i < 10; i++) subject.next(i);
-    await expect(result).rejects.toBeInstanceOf(OverflowError);
-    await expect(result).rejects.toMatchObject({ code: 'OVERFLOW', node: 'core.bounded', message: expect.stringContaining('drop-oldest') });
+  it("'block' keeps a push source that cannot pause lossless past its size (overshoot counted)", async () => {
+    const label = 'push-overrun-lossless';
+    const out = await lastValueFrom(range(0, 500).pipe(bounded({ size: 2, overflow: 'block', label }), mapAsync((x: number) => tick(0).then(() => x)), toArray()));
+    expect(out).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(flowStats(label)).toMatchObject({ received: 500, delivered: 500, dropped: 0 });
+    expect(flowStats(label).overshoot).toBeGreaterThan(400);
+  });
+
+  it('a push source may overrun a block queue by PUSH_SOURCE_LIMITS items and bytes (N ok), N+1 is OVERFLOW naming a pullable source', () => {
+    const queue = new FlowQueue<number>({ size: 2, overflow: 'block', node: 'core.bounded', label: 'push-cap-items', pushLimits: { maxItems: 3, maxBytes: 1e6 } });
+    for (let i = 0; i < 5; i++) queue.offer(i, false);
+    expect(queue.length).toBe(5);
+    expect(() => queue.offer(5, false)).toThrow(OverflowError);
+    expect(() => queue.offer(5, false)).toThrow(/overran this queue \(size 2\) by 3 items.*caps 3 items.*pullable source \(fromWavFile, fromAsyncIterable\)/);
+    queue.shift();
+    queue.offer(5, false);
+    expect(queue.length).toBe(5);
+    queue.close();
+    const bytes = new FlowQueue<Float32Array>({ size: 1, overflow: 'block', node: 'core.bounded', label: 'push-cap-bytes', pushLimits: { maxItems: 100, maxBytes: 4096 } });
+    for (let i = 0; i < 4; i++) bytes.offer(new Float32Array(256), false);
+    expect(() => bytes.offer(new Float32Array(1), false)).toThrow(/OVERFLOW|overran/);
+    bytes.close();
+    expect(PUSH_SOURCE_LIMITS).toEqual({ maxItems: 65_536, maxBytes: 64 * 1024 * 1024 });
   });
 
   it("'error' fails as soon as the queue is full", async () => {
