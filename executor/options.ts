@@ -97,7 +97,10 @@ const ExecutorOptionsSchema = z
       .positive()
       .default(DEFAULT_EXECUTOR_LIMITS.maxStreamsPerClient)
       .describe('Concurrent Stream calls from one client (peer IP address). Default: 16.'),
-    maxNodes: z.number().int().positive().max(10_000).default(DEFAULT_EXECUTOR_LIMITS.maxNodes).describe('Nodes in one remote chain. Default: 64.'),
+    // At most 256: measured on Node 20 in a fresh (unoptimized) executor, chains overflow the stack on subscribe at
+    // ~400-448 nodes of core.bounded (the heaviest built-in node per level) and ~700-800 of core.passThrough; 256 keeps
+    // >= 1.5x headroom for the heaviest node (test/abuse/streams.spec.ts runs a 256-node core.bounded chain end to end).
+    maxNodes: z.number().int().positive().max(256).default(DEFAULT_EXECUTOR_LIMITS.maxNodes).describe('Nodes in one remote chain (at most 256). Default: 64.'),
     maxParamsBytes: z
       .number()
       .int()
@@ -150,7 +153,7 @@ const ExecutorOptionsSchema = z
     sandboxCapabilities: z
       .array(z.enum(['console', 'wasm']))
       .default(['console'])
-      .describe("Sandbox capabilities clients may request ('console': forwarded logging; 'wasm': reserved, refused: WebAssembly memory is allocated outside the isolate's limit, so WebAssembly is removed from every sandbox). Default: ['console']."),
+      .describe("Sandbox capabilities clients may request ('console': forwarded logging; 'wasm': WebAssembly whose memories and compiled code are reserved from half of the sandbox's memory limit, the heap getting the other half; needs --sandbox-memory-limit-mb ≥ 16). Default: ['console'] (no WebAssembly)."),
     errorStacks: z
       .enum(['never', 'authenticated', 'always'])
       .default('authenticated')

@@ -17,7 +17,8 @@
  * any built-in method or add setters to `Object.prototype` / `Array.prototype` before a result is converted.
  *
  * Install also takes away what escapes the isolate's memory limit (measured with isolated-vm 5 on Node 20):
- * `WebAssembly` (its memories are reserved outside the heap limit), `SharedArrayBuffer` and `Atomics`, and the
+ * `WebAssembly` (its memories are reserved outside the heap limit; a sandbox granted `'wasm'` gets a wrapper that
+ * reserves them from a budget instead, see {@link WASM_LIMITS}), `SharedArrayBuffer` and `Atomics`, and the
  * resizable form of `ArrayBuffer` (`new ArrayBuffer(n, { maxByteLength })` allocates outside the limit: 8 × 128 MB
  * in a 32 MB isolate). `ArrayBuffer` is replaced by a constructor that ignores the options argument.
  *
@@ -63,10 +64,36 @@ export const BRIDGE_LIMITS = {
   maxBulkArrayLength: 2 ** 22,
 } as const;
 
+/**
+ * Bounds of WebAssembly in a sandbox granted `'wasm'` (the budget itself is the sandbox's share of `memoryLimitMb`,
+ * see `wasmMemorySplit` in `policy.ts`). The bridge's `WebAssembly` reads the memory and table sections of every
+ * module before V8 compiles it (from a private copy of the bytes, so they cannot change in between) and reserves:
+ * - per compiled module: `codeBytesPerModuleByte` × its size (V8 keeps the wire bytes and the machine code outside
+ *   the heap; measured ~1–1.5× after every function ran);
+ * - per instance of a module that defines memories, and per `new WebAssembly.Memory`: each memory's declared
+ *   `maximum` × 64 KiB (a maximum is required; `memory.grow` can never go past it).
+ * Nothing is given back while the sandbox lives (a memory is freed only by GC); one more reservation than the
+ * budget holds throws a `RangeError`. Shared and 64-bit memories are refused (a shared memory's buffer is a
+ * `SharedArrayBuffer`), as are tables without a maximum (`table.grow` could allocate one 80 MB array at once).
+ */
+export const WASM_LIMITS = {
+  /** Largest module, bytes (compiling 8 MiB takes ~50–80 ms, synchronously, inside the call). */
+  maxModuleBytes: 8 * 1024 * 1024,
+  /** Budget reserved per byte of a compiled module (wire bytes + code kept outside the heap). */
+  codeBytesPerModuleByte: 2,
+  /** Memories one sandbox may create over its life (each reserves ~10 GB of address space for V8's guard regions). */
+  maxMemories: 64,
+  /** Largest memory maximum, 64 KiB pages (V8's own limit for 32-bit memories). */
+  maxMemoryPages: 65536,
+  /** Largest table maximum, elements (a table is one array on the heap). */
+  maxTableElements: 65536,
+} as const;
+
 export const BRIDGE_SOURCE = `(function () {
   'use strict';
   var g = globalThis;
   var L = ${JSON.stringify(BRIDGE_LIMITS)};
+  var W_L = ${JSON.stringify(WASM_LIMITS)};
 
   // ---- intrinsics, captured before any user code runs ----
   var FP = Function.prototype;
@@ -105,6 +132,7 @@ export const BRIDGE_SOURCE = `(function () {
   var jsonStringify = JSON.stringify;
 
   // ---- what escapes the memory limit is taken away before user code runs ----
+  var OWasm = g.WebAssembly;
   delete g.WebAssembly;
   // V8 gives every context a console whose output goes nowhere; one exists only when granted (below).
   delete g.console;
@@ -364,6 +392,201 @@ export const BRIDGE_SOURCE = `(function () {
       };
     };
     g.console = freeze({ log: line('log'), info: line('info'), warn: line('warn'), error: line('error') });
+  }
+  // ---- WebAssembly, granted 'wasm' only (see WASM_LIMITS) ----
+  var wasmBudget = g.__rmWasm;
+  delete g.__rmWasm;
+  if (typeof wasmBudget === 'number' && OWasm !== undefined) installWasm(OWasm, wasmBudget);
+  function installWasm(W, budget) {
+    var OModule = W.Module, OInstance = W.Instance, OMemory = W.Memory, OTable = W.Table;
+    var CompileErrorC = W.CompileError, validateC = W.validate, PromiseC = Promise;
+    var WeakMapC = WeakMap;
+    var wmGet = uncurry(WeakMapC.prototype.get), wmSet = uncurry(WeakMapC.prototype.set);
+    var taBuffer = uncurry(gOPD(TypedArrayProto, 'buffer').get);
+    var taByteOffset = uncurry(gOPD(TypedArrayProto, 'byteOffset').get);
+    var modules = new WeakMapC();
+    var left = budget;
+    var memoriesLeft = W_L.maxMemories;
+    var MB = 1048576;
+    function mb(n) { return (n / MB).toFixed(1) + ' MB'; }
+    function reserve(bytes, memories, what) {
+      if (memories > memoriesLeft) throw new RangeErrorC('WebAssembly: ' + what + ' would exceed the sandbox\\'s ' + W_L.maxMemories + ' memories');
+      if (bytes > left) throw new RangeErrorC('WebAssembly: ' + what + ' needs ' + mb(bytes) + ' but the sandbox\\'s WebAssembly budget has ' + mb(left) + ' of ' + mb(budget) + ' left (it is part of memoryLimitMb)');
+      left -= bytes;
+      memoriesLeft -= memories;
+    }
+    // The module bytes, copied once into a buffer nobody else holds: what is parsed is what V8 compiles.
+    function ownBytes(source) {
+      var buffer, offset, length;
+      if (isView(source)) {
+        if (taTag(source) === undefined) {
+          buffer = dvBuffer(source); offset = dvByteOffset(source); length = dvByteLength(source);
+        } else {
+          buffer = taBuffer(source); offset = taByteOffset(source); length = taByteLength(source);
+        }
+      } else if (isKind(ArrayBufferC.prototype, abByteLength, source)) {
+        buffer = source; offset = 0; length = abByteLength(source);
+      } else {
+        throw new TypeErrorC('WebAssembly: the module must be an ArrayBuffer or a typed array / DataView');
+      }
+      if (length > W_L.maxModuleBytes) throw new RangeErrorC('WebAssembly: modules larger than ' + W_L.maxModuleBytes + ' bytes are refused in the sandbox');
+      var copy = new Uint8ArrayC(length);
+      taSet(copy, new Uint8ArrayC(buffer, offset, length));
+      return copy;
+    }
+    // Reads what decides memory (the memory and table sections); everything else is V8's to validate. Every read is
+    // bounded by the buffer and its section; nothing is allocated by a declared size.
+    function scan(u) {
+      var n = u.length, p = 0, end = n;
+      function bad(why) { return new CompileErrorC('WebAssembly: ' + why + ' at byte ' + p); }
+      function byte() { if (p >= end) throw bad('unexpected end'); return u[p++]; }
+      function u32() {
+        var value = 0, scale = 1;
+        for (var i = 0; i < 5; i++) {
+          var b = byte();
+          if (i === 4 && b > 0x0f) throw bad('LEB128 u32 out of range');
+          value += (b & 0x7f) * scale;
+          if ((b & 0x80) === 0) return value;
+          scale *= 128;
+        }
+        throw bad('LEB128 u32 out of range');
+      }
+      // limits: 0x00 min, 0x01 min max; shared (0x02/0x03) and 64-bit (0x04..) forms are refused.
+      function limits(what, maxAllowed) {
+        var flags = byte();
+        if (flags > 1) throw bad(what + ' limits flag ' + flags + ' refused in the sandbox (shared and 64-bit ' + what + 's are not available)');
+        var min = u32();
+        if (flags === 0) throw bad('every ' + what + ' must declare a maximum in the sandbox');
+        var max = u32();
+        if (max < min || max > maxAllowed) throw bad(what + ' maximum ' + max + ' is out of range (at most ' + maxAllowed + ')');
+        return max;
+      }
+      if (n < 8 || u[0] !== 0 || u[1] !== 0x61 || u[2] !== 0x73 || u[3] !== 0x6d) throw bad('not a WebAssembly module (bad magic)');
+      if (u[4] !== 1 || u[5] !== 0 || u[6] !== 0 || u[7] !== 0) throw bad('unsupported WebAssembly version');
+      p = 8;
+      var info = create(null);
+      info.memories = 0;
+      info.memoryBytes = 0;
+      while (p < n) {
+        end = n;
+        var id = byte();
+        var size = u32();
+        if (size > n - p) throw bad('section ' + id + ' is longer than the module');
+        end = p + size;
+        if (id === 5) {
+          for (var count = u32(), i = 0; i < count; i++) {
+            info.memories++;
+            if (info.memories > W_L.maxMemories) throw bad('too many memories');
+            info.memoryBytes += limits('memory', W_L.maxMemoryPages) * 65536;
+          }
+          if (p !== end) throw bad('memory section size mismatch');
+        } else if (id === 4) {
+          for (var tables = u32(), j = 0; j < tables; j++) {
+            var type = byte();
+            if (type !== 0x70 && type !== 0x6f) throw bad('table type ' + type + ' refused in the sandbox');
+            limits('table', W_L.maxTableElements);
+          }
+          if (p !== end) throw bad('table section size mismatch');
+        }
+        p = end;
+      }
+      return info;
+    }
+    function compileOwn(u, newTarget) {
+      var info = scan(u);
+      reserve(u.length * W_L.codeBytesPerModuleByte, 0, 'compiling a ' + u.length + '-byte module');
+      var m = construct(OModule, [u], newTarget);
+      wmSet(modules, m, info);
+      return m;
+    }
+    function instantiateOwn(m, importObject, newTarget) {
+      var info = wmGet(modules, m);
+      if (info === undefined) throw new TypeErrorC('WebAssembly.Instance(): argument 0 must be a WebAssembly.Module');
+      if (info.memories > 0) reserve(info.memoryBytes, info.memories, 'an instance with ' + info.memories + ' memory (maximum ' + mb(info.memoryBytes) + ')');
+      return construct(OInstance, importObject === undefined ? [m] : [m, importObject], newTarget);
+    }
+    function number(v, what) {
+      var x = +v;
+      if (!(x >= 0 && x <= 4294967295 && x % 1 === 0)) throw new TypeErrorC('WebAssembly: ' + what + ' must be an integer in [0, 2^32)');
+      return x;
+    }
+    function Module(bytes) {
+      if (new.target === undefined) throw new TypeErrorC("WebAssembly.Module must be invoked with 'new'");
+      return compileOwn(ownBytes(bytes), new.target === Module ? OModule : new.target);
+    }
+    function Instance(module, importObject) {
+      if (new.target === undefined) throw new TypeErrorC("WebAssembly.Instance must be invoked with 'new'");
+      return instantiateOwn(module, importObject, new.target === Instance ? OInstance : new.target);
+    }
+    function Memory(descriptor) {
+      if (new.target === undefined) throw new TypeErrorC("WebAssembly.Memory must be invoked with 'new'");
+      if (descriptor === null || typeof descriptor !== 'object') throw new TypeErrorC('WebAssembly.Memory(): argument 0 must be a memory descriptor');
+      var initial = descriptor.initial, maximum = descriptor.maximum, shared = descriptor.shared;
+      if (shared) throw new TypeErrorC('WebAssembly.Memory(): shared memories are not available in the sandbox');
+      if (maximum === undefined) throw new RangeErrorC('WebAssembly.Memory(): a maximum is required in the sandbox (it is reserved from the WebAssembly budget)');
+      var d = create(null);
+      d.initial = number(initial, 'initial');
+      d.maximum = number(maximum, 'maximum');
+      if (d.maximum > W_L.maxMemoryPages || d.initial > d.maximum) throw new RangeErrorC('WebAssembly.Memory(): maximum must be ≥ initial and ≤ ' + W_L.maxMemoryPages + ' pages');
+      reserve(d.maximum * 65536, 1, 'a memory of maximum ' + mb(d.maximum * 65536));
+      return construct(OMemory, [d], new.target === Memory ? OMemory : new.target);
+    }
+    function Table(descriptor) {
+      if (new.target === undefined) throw new TypeErrorC("WebAssembly.Table must be invoked with 'new'");
+      if (descriptor === null || typeof descriptor !== 'object') throw new TypeErrorC('WebAssembly.Table(): argument 0 must be a table descriptor');
+      var element = descriptor.element, initial = descriptor.initial, maximum = descriptor.maximum;
+      if (maximum === undefined) throw new RangeErrorC('WebAssembly.Table(): a maximum is required in the sandbox');
+      var d = create(null);
+      d.element = StringC(element);
+      d.initial = number(initial, 'initial');
+      d.maximum = number(maximum, 'maximum');
+      if (d.maximum > W_L.maxTableElements || d.initial > d.maximum) throw new RangeErrorC('WebAssembly.Table(): maximum must be ≥ initial and ≤ ' + W_L.maxTableElements);
+      var args = arguments.length > 1 ? [d, arguments[1]] : [d];
+      return construct(OTable, args, new.target === Table ? OTable : new.target);
+    }
+    // The promise-returning forms compile synchronously, inside the call, under the sandbox clock (V8's background
+    // compile never reports back inside isolated-vm, and would run off the clock).
+    function later(run) {
+      return new PromiseC(function (resolve) { resolve(run()); });
+    }
+    function isModule(v) { return v !== null && typeof v === 'object' && wmGet(modules, v) !== undefined; }
+    var api = {
+      compile: function compile(bytes) { return later(function () { return compileOwn(ownBytes(bytes), OModule); }); },
+      instantiate: function instantiate(source, importObject) {
+        return later(function () {
+          if (isModule(source)) return instantiateOwn(source, importObject, OInstance);
+          var module = compileOwn(ownBytes(source), OModule);
+          return { module: module, instance: instantiateOwn(module, importObject, OInstance) };
+        });
+      },
+      validate: function validate(bytes) {
+        var u = ownBytes(bytes);
+        try { scan(u); } catch (e) { return false; }
+        return validateC(u);
+      },
+    };
+    var ns = create(O.prototype);
+    function expose(name, value) { defineProperty(ns, name, { value: value, writable: true, enumerable: false, configurable: true }); }
+    function replace(name, wrapper, original) {
+      defineProperty(wrapper, 'prototype', { value: original.prototype, writable: false, enumerable: false, configurable: false });
+      defineProperty(original.prototype, 'constructor', { value: wrapper, writable: false, enumerable: false, configurable: false });
+      expose(name, wrapper);
+    }
+    expose('compile', api.compile);
+    expose('instantiate', api.instantiate);
+    expose('validate', api.validate);
+    replace('Module', Module, OModule);
+    ['exports', 'imports', 'customSections'].forEach(function (k) {
+      defineProperty(Module, k, { value: OModule[k], writable: true, enumerable: false, configurable: true });
+    });
+    replace('Instance', Instance, OInstance);
+    replace('Memory', Memory, OMemory);
+    replace('Table', Table, OTable);
+    ['Global', 'Tag', 'Exception', 'CompileError', 'LinkError', 'RuntimeError'].forEach(function (k) {
+      if (W[k] !== undefined) expose(k, W[k]);
+    });
+    defineProperty(ns, Symbol.toStringTag, { value: 'WebAssembly', configurable: true });
+    defineProperty(g, 'WebAssembly', { value: ns, writable: true, enumerable: false, configurable: true });
   }
   g.${BRIDGE_GLOBAL} = freeze({
     // The shipped script runs by indirect eval (a global script), inside try/catch: a throw at top level is data too.

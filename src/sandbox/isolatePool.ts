@@ -13,6 +13,10 @@
  *   disposed, not pooled, so a finished stream's garbage does not outlive it.
  * An isolate that hit a limit (timeout, memory) is disposed, never pooled.
  *
+ * A sandbox granted `'wasm'` gets an isolate of its own, never pooled: its heap limit is the pool's
+ * `memoryLimitMb` minus its WebAssembly budget ({@link wasmMemorySplit}), and it is disposed with the sandbox, so
+ * WebAssembly memories (which live outside the heap and are freed only by GC) never outlive their budget.
+ *
  * isolated-vm is loaded on first use, so importing remotemedia does not load a native add-on nobody needs.
  *
  * @module
@@ -20,7 +24,7 @@
 import { createRequire } from 'node:module';
 import type ivm from 'isolated-vm';
 import { InvalidParamsError, RemoteMediaError, SandboxLimitError } from '../errors.js';
-import { sandboxCaps } from './policy.js';
+import { sandboxCaps, wasmMemorySplit } from './policy.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 /** Defaults of {@link IsolatePoolOptions}. */
@@ -57,6 +61,9 @@ interface IdleIsolate {
   readonly isolate: ivm.Isolate;
   readonly pool: IsolatePool;
 }
+
+/** Isolates of sandboxes granted 'wasm': smaller heap, never pooled. */
+const wasmIsolates = new WeakSet<ivm.Isolate>();
 
 /** Idle isolates of every pool, oldest first. */
 const idle: IdleIsolate[] = [];
@@ -129,8 +136,11 @@ export class IsolatePool {
 
   /** A fresh sandbox (new context, bridge installed). */
   async createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+    const wasm = options.capabilities?.includes('wasm') === true;
+    // Checked before anything is created: a pool too small for the split refuses 'wasm' with INVALID_PARAMS.
+    const heapMb = wasm ? wasmMemorySplit(this.memoryLimitMb).heapMb : this.memoryLimitMb;
     await creationTurn();
-    const isolate = this.take();
+    const isolate = this.take(wasm ? heapMb : undefined);
     try {
       return await Sandbox.install(this, isolate, loadIvm(), options);
     } catch (e) {
@@ -142,7 +152,7 @@ export class IsolatePool {
   /** @internal Called by {@link Sandbox} when it is disposed. */
   giveBack(isolate: ivm.Isolate, healthy: boolean): void {
     this.live--;
-    if (healthy && !this.closed && !isolate.isDisposed && this.maxIdle > 0 && heapBytes(isolate) <= POOLED_HEAP_MAX_BYTES) {
+    if (healthy && !this.closed && !wasmIsolates.has(isolate) && !isolate.isDisposed && this.maxIdle > 0 && heapBytes(isolate) <= POOLED_HEAP_MAX_BYTES) {
       if (this.idleCount() >= this.maxIdle) evictIdle(idle.findIndex((e) => e.pool === this));
       if (idle.length >= MAX_IDLE_ISOLATES) evictIdle(0);
       idle.push({ isolate, pool: this });
@@ -163,9 +173,10 @@ export class IsolatePool {
     return n;
   }
 
-  private take(): ivm.Isolate {
+  /** An idle isolate of this limit, or a new one; `wasmHeapMb`: always a new one of that heap limit, never pooled. */
+  private take(wasmHeapMb?: number): ivm.Isolate {
     if (this.closed) throw new RemoteMediaError('CANCELLED', 'sandbox: the isolate pool is closed');
-    for (let i = idle.length - 1; i >= 0; i--) {
+    for (let i = idle.length - 1; i >= 0 && wasmHeapMb === undefined; i--) {
       const entry = idle[i]!;
       if (entry.isolate.isDisposed) {
         idle.splice(i, 1);
@@ -184,8 +195,9 @@ export class IsolatePool {
         node: 'sandbox',
       });
     }
-    const isolate = new (loadIvm().Isolate)({ memoryLimit: this.memoryLimitMb });
+    const isolate = new (loadIvm().Isolate)({ memoryLimit: wasmHeapMb ?? this.memoryLimitMb });
     created.add(isolate);
+    if (wasmHeapMb !== undefined) wasmIsolates.add(isolate);
     this.live++;
     return isolate;
   }

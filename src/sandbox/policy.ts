@@ -12,7 +12,12 @@ import { InvalidParamsError, RemoteMediaError } from '../errors.js';
 /**
  * Capabilities user code may be granted.
  * - `'console'`: `console.log/info/warn/error` forwarded to the host's sink (bounded lines and length).
- * - `'wasm'`: WebAssembly. Reserved: not granted by this version (see {@link assertCapabilitiesAllowed}).
+ * - `'wasm'`: WebAssembly, through a wrapper that accounts for its memory (see {@link wasmMemorySplit}). Off unless
+ *   the process allows it (an executor's `--sandbox-capability wasm`; not in {@link DEFAULT_SANDBOX_CAPS}) and the
+ *   code asks for it (`codeNode`'s `capabilities`). WebAssembly memories live outside the isolate's heap, so a
+ *   sandbox granted `'wasm'` splits its `memoryLimitMb`: half is its heap limit, half its WebAssembly budget, and
+ *   every memory (declared `maximum` × 64 KiB, required) and compiled module is reserved from that budget before it
+ *   is created, for the sandbox's life. Heap plus WebAssembly therefore stay within `memoryLimitMb`.
  */
 export type SandboxCapability = 'console' | 'wasm';
 
@@ -61,15 +66,17 @@ export function assertUserCodeEnabled(node: string): void {
 }
 
 /**
- * Sets this process's caps (fields left out keep {@link DEFAULT_SANDBOX_CAPS}). `'wasm'` is refused: WebAssembly
- * memories are reserved outside isolated-vm's heap limit, and this version does not account for them.
+ * Sets this process's caps (fields left out keep {@link DEFAULT_SANDBOX_CAPS}). `'wasm'` in `capabilities` lets
+ * clients ask for WebAssembly (see {@link SandboxCapability}); it needs `memoryLimitMb` ≥ {@link WASM_MIN_MEMORY_LIMIT_MB}.
  */
 export function setSandboxCaps(next: Partial<SandboxCaps>): void {
   const merged = { ...DEFAULT_SANDBOX_CAPS, ...next };
   for (const [field, min] of [['timeoutMs', 1], ['memoryLimitMb', 8], ['maxIsolates', 1]] as const) {
     if (!Number.isInteger(merged[field]) || merged[field] < min) throw new InvalidParamsError('sandbox', field, `must be an integer ≥ ${min}, got ${merged[field]}`);
   }
-  if (merged.capabilities.includes('wasm')) throw new InvalidParamsError('sandbox', 'capabilities', WASM_REFUSED);
+  if (merged.capabilities.includes('wasm') && merged.memoryLimitMb < WASM_MIN_MEMORY_LIMIT_MB) {
+    throw new InvalidParamsError('sandbox', 'capabilities', `'wasm' needs memoryLimitMb ≥ ${WASM_MIN_MEMORY_LIMIT_MB} (half of it is the WebAssembly budget), got ${merged.memoryLimitMb}`);
+  }
   caps = Object.freeze({ ...merged, capabilities: Object.freeze([...merged.capabilities]) });
 }
 
@@ -83,8 +90,20 @@ export function sandboxCaps(): SandboxCaps {
   return caps;
 }
 
-const WASM_REFUSED =
-  "'wasm' is not available: WebAssembly memories are allocated outside the sandbox's memory limit, so WebAssembly is removed from every sandbox";
+/** Smallest `memoryLimitMb` of a sandbox granted `'wasm'`: its heap (half of it) must stay ≥ isolated-vm's 8 MB. */
+export const WASM_MIN_MEMORY_LIMIT_MB = 16;
+
+/**
+ * How a sandbox granted `'wasm'` splits its `memoryLimitMb`: `wasmBudgetMb` (half, rounded down) for WebAssembly
+ * memories and compiled code, the rest (`heapMb`) as its isolate's heap limit. Heap + WebAssembly ≤ `memoryLimitMb`.
+ */
+export function wasmMemorySplit(memoryLimitMb: number): { heapMb: number; wasmBudgetMb: number } {
+  if (!(memoryLimitMb >= WASM_MIN_MEMORY_LIMIT_MB)) {
+    throw new InvalidParamsError('sandbox', 'memoryLimitMb', `a sandbox granted 'wasm' needs memoryLimitMb ≥ ${WASM_MIN_MEMORY_LIMIT_MB} (half of it is the WebAssembly budget), got ${memoryLimitMb}`);
+  }
+  const wasmBudgetMb = Math.floor(memoryLimitMb / 2);
+  return { heapMb: memoryLimitMb - wasmBudgetMb, wasmBudgetMb };
+}
 
 /** Limits a client asked for (absent = the cap). */
 export interface RequestedSandboxLimits {
@@ -101,9 +120,13 @@ export interface RequestedSandboxLimits {
 export function resolveSandboxLimits(node: string, requested: RequestedSandboxLimits): Required<RequestedSandboxLimits> {
   const capabilities = requested.capabilities ?? [];
   assertCapabilitiesAllowed(node, capabilities);
+  const memoryLimitMb = Math.min(requested.memoryLimitMb ?? caps.memoryLimitMb, caps.memoryLimitMb);
+  if (capabilities.includes('wasm') && memoryLimitMb < WASM_MIN_MEMORY_LIMIT_MB) {
+    throw new InvalidParamsError(node, 'memoryLimitMb', `'wasm' needs memoryLimitMb ≥ ${WASM_MIN_MEMORY_LIMIT_MB} (half of it is the WebAssembly budget), got ${memoryLimitMb}`);
+  }
   return {
     timeoutMs: Math.min(requested.timeoutMs ?? caps.timeoutMs, caps.timeoutMs),
-    memoryLimitMb: Math.min(requested.memoryLimitMb ?? caps.memoryLimitMb, caps.memoryLimitMb),
+    memoryLimitMb,
     capabilities,
   };
 }
@@ -111,8 +134,10 @@ export function resolveSandboxLimits(node: string, requested: RequestedSandboxLi
 /** Throws `PROTOCOL` naming the first capability this process does not grant. */
 export function assertCapabilitiesAllowed(node: string, capabilities: readonly SandboxCapability[]): void {
   for (const capability of capabilities) {
-    if (capability === 'wasm') throw new RemoteMediaError('PROTOCOL', `${node}: ${WASM_REFUSED}`, { node });
     if (!caps.capabilities.includes(capability)) {
+      if (capability === 'wasm') {
+        throw new RemoteMediaError('PROTOCOL', `${node}: 'wasm' is not available: capability 'wasm' is not granted by this executor (start it with --sandbox-capability wasm; it allows: ${caps.capabilities.join(', ') || 'none'})`, { node });
+      }
       throw new RemoteMediaError('PROTOCOL', `${node}: capability '${capability}' is not granted by this executor (it allows: ${caps.capabilities.join(', ') || 'none'})`, { node });
     }
   }

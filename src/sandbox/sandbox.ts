@@ -2,7 +2,8 @@
  * One sandbox: a fresh isolated-vm context (in a pooled isolate) holding the bridge and one piece of user code.
  * User code sees only the JavaScript built-ins (minus `WebAssembly`, `SharedArrayBuffer`, `Atomics` and resizable
  * `ArrayBuffer`s, which escape the memory limit): no `process`, `require`, `import`, fs, network or timers, unless a
- * capability (today: `'console'`) is granted.
+ * capability is granted: `'console'`, or `'wasm'` (a `WebAssembly` whose memories and compiled code are reserved
+ * from a budget that is part of the memory limit; see `policy.ts` and `bridgeSource.ts`).
  *
  * Every call is asynchronous: it runs on isolated-vm's own thread, so user code never holds the host's event loop.
  * Every call goes through the bridge (see `bridgeSource.ts`), which returns results and thrown values as inert data
@@ -20,7 +21,7 @@
 import type ivm from 'isolated-vm';
 import { RemoteMediaError, SandboxLimitError } from '../errors.js';
 import { BRIDGE_GLOBAL, BRIDGE_SOURCE } from './bridgeSource.js';
-import type { SandboxCapability } from './policy.js';
+import { wasmMemorySplit, type SandboxCapability } from './policy.js';
 
 export type { SandboxCapability } from './policy.js';
 
@@ -109,6 +110,10 @@ export class Sandbox {
         // `ignored`: the isolate does not wait for the host's event loop; the bridge sends bounded strings only.
         const log = new ivmModule.Callback((level: string, args: unknown[]) => sink(String(level), Array.isArray(args) ? args : []), { ignored: true });
         await context.global.set('__rmLog', log);
+      }
+      if (options.capabilities?.includes('wasm')) {
+        // The bridge reads (and deletes) this before user code runs; the isolate's heap is the other part of the limit.
+        await context.global.set('__rmWasm', wasmMemorySplit(pool.memoryLimitMb).wasmBudgetMb * 1024 * 1024);
       }
       await context.eval(BRIDGE_SOURCE, { timeout: INSTALL_TIMEOUT_MS });
       // References are taken now, before user code runs, and the global is deleted: user code can neither swap the

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastValueFrom, Subject, toArray, of } from 'rxjs';
 import { codeNode, connect, remote, RemoteMediaError, SandboxLimitError, type RemoteClient } from '../../src/index.js';
 import { MB, startAbuseTarget, type AbuseTarget } from './helpers/target.js';
+import { resetSandboxCaps, setSandboxCaps } from '../../src/sandbox/policy.js';
+import { wasmModule } from '../sandbox/fixtures/wasmModules.js';
 
 /** The executor's `--sandbox-timeout-ms`. */
 const CAP_MS = 200;
@@ -430,5 +432,65 @@ describe('sandbox abuse (issue #11)', () => {
         const results = await Promise.all(held.map((h) => h.out));
         for (const r of results) expect(r).toEqual([1]);
       }));
+  });
+});
+
+describe("sandbox abuse: an executor that allows 'wasm' (issue #11)", () => {
+  let target: AbuseTarget;
+  beforeAll(async () => {
+    target = await startAbuseTarget([
+      ...['--sandbox-timeout-ms', String(CAP_MS), '--sandbox-memory-limit-mb', String(CAP_MB), '--max-isolates', String(MAX_ISOLATES)],
+      ...['--sandbox-capability', 'console', '--sandbox-capability', 'wasm'],
+    ]);
+    // The client process checks capabilities too when it builds the chain: allow 'wasm' here as well.
+    setSandboxCaps({ capabilities: ['console', 'wasm'] });
+  }, 30_000);
+  afterAll(async () => {
+    resetSandboxCaps();
+    await target.close();
+  });
+
+  it('a codeNode granted wasm cannot reserve beyond its budget (half of 32 MB): 1 GiB memories refused, RSS bounded, counters back to zero', async () => {
+    target.startProbing();
+    try {
+      const before = await target.status();
+      const node = codeNode(
+        (bytes: Uint8Array) => {
+          type Wasm = {
+            Module: new (b: Uint8Array) => unknown;
+            Instance: new (m: unknown) => { exports: Record<string, (n?: number) => number> };
+            Memory: new (d: { initial: number; maximum: number }) => unknown;
+          };
+          const W = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+          const module = new W.Module(bytes);
+          let refused = 0;
+          let message = '';
+          for (let i = 0; i < 50; i++) {
+            try {
+              new W.Instance(module).exports['grow']!(16383);
+            } catch (e) {
+              refused++;
+              message = (e as Error).message;
+            }
+            try {
+              new W.Memory({ initial: 16384, maximum: 16384 });
+            } catch {
+              refused++;
+            }
+          }
+          // Within the budget it works: 8 MiB of the 16 MiB budget.
+          const fits = new W.Memory({ initial: 1, maximum: 128 });
+          return { refused, message, fits: typeof fits };
+        },
+        { capabilities: ['wasm'], memoryLimitMb: 4096 },
+      );
+      const result = await lastValueFrom(of(wasmModule({ memory: { min: 1, max: 16384 } })).pipe(remote({ address: target.address }, node)));
+      expect(result).toEqual({ refused: 100, message: expect.stringMatching(/WebAssembly budget has .* of 16\.0 MB left/), fits: 'object' });
+      const after = await target.status();
+      expect(after.rssBytes - before.rssBytes, 'RSS growth after 100 attempts at 1 GiB memories').toBeLessThan(50 * MB);
+    } finally {
+      const probe = await target.stopProbing();
+      await target.assertHealthy({ rssBoundBytes: RSS_BOUND, probe });
+    }
   });
 });

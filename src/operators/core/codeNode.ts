@@ -45,7 +45,7 @@ const CodeNodeParamsSchema = z
       .array(z.enum(['console', 'wasm']))
       .default([])
       .describe(
-        "Capabilities granted to the code: 'console' forwards console.log/info/warn/error to the host's stderr; 'wasm' is reserved and refused (WebAssembly is removed from the sandbox). A capability the executor does not allow fails the chain. Default: [] (none).",
+        "Capabilities granted to the code: 'console' forwards console.log/info/warn/error to the host's stderr; 'wasm' gives a WebAssembly whose memories (a maximum is required) and compiled modules are reserved from half of memoryLimitMb (the heap gets the other half; needs memoryLimitMb ≥ 16; no shared memories; compile/instantiate run synchronously under timeoutMs). A capability the executor does not allow (an executor allows 'wasm' only with --sandbox-capability wasm) fails the chain. Default: [] (none).",
       ),
     queueSize: z
       .number()
@@ -122,7 +122,8 @@ const codeNodeBuilder = defineNode(
 
 /**
  * Runs user code as a node, in an isolated-vm isolate: no `process`, `require`, `import`, fs, network, timers,
- * `WebAssembly`, `SharedArrayBuffer` or `Atomics` (only `console`, if granted in `capabilities`). Items cross by
+ * `WebAssembly`, `SharedArrayBuffer` or `Atomics` (only `console` and a budgeted `WebAssembly`, if granted in
+ * `capabilities`: with `'wasm'`, half of `memoryLimitMb` is the heap and half the WebAssembly budget). Items cross by
  * structured copy (plain data, typed arrays, Dates, AudioFrames); results are copied inside the sandbox, under its
  * time limit, into plain data (own enumerable properties; Map → object, Set → array; functions refused; bounded in
  * depth, entries and bytes). Each subscription gets a fresh context in a pooled isolate.
