@@ -15,7 +15,7 @@
  * - `INVALID_INPUT`: an item reaching a node has the wrong shape (e.g. not an AudioFrame).
  * - `NODE_FAILED`: a node's own logic threw while processing an item.
  * - `DIVISION_BY_ZERO`: `calculator` divide/modulo by zero.
- * - `OVERFLOW`: a bounded queue with `overflow: 'error'` (or `'block'` on a source that cannot pause) was full.
+ * - `OVERFLOW`: a bounded queue with `overflow: 'error'` (or `'block'` overrun past `PUSH_SOURCE_LIMITS` by a source that cannot pause) was full.
  * - `IO`: reading or writing a file or stream failed.
  * - `CANCELLED`, `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, `UNAUTHENTICATED`, `PROTOCOL`:
  *   transport-level conditions used by the remote layer.

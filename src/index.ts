@@ -55,7 +55,7 @@ export { fromWavFile, toWavFile, readWavFile, type FromWavFileOptions, type ToWa
 /**** Flow control ****/
 export { pullable, fromAsyncIterable, fromReadable } from './flow/pullable.js';
 export { mapAsync, type MapAsyncOptions } from './flow/mapAsync.js';
-export { flowStats, type FlowStats, type OverflowPolicy } from './flow/flowQueue.js';
+export { flowStats, PUSH_SOURCE_LIMITS, type FlowStats, type OverflowPolicy } from './flow/flowQueue.js';
 export { DemandGate, withDemand, currentDemand, type Demand } from './flow/demand.js';
 
 /**** Operators ****/

@@ -27,7 +27,7 @@ const NAME = 'mapAsync';
  * Applies an async function to each item with at most `concurrency` calls running, emitting results in input order.
  * It is a flow-control boundary: a pullable source upstream reads only when a worker is free, so in flight are at
  * most `concurrency` items (plus what a `bounded()` in front of it holds). A push source that outruns it fills a queue
- * of `size` and then meets `overflow`.
+ * of `size` and then meets `overflow` (`'block'` keeps it lossless up to `PUSH_SOURCE_LIMITS`).
  *
  * On complete: finishes the running and queued calls, emits their results, then completes. On error (from upstream or
  * from `project`, wrapped as `NODE_FAILED` naming `mapAsync`): errors at once. On unsubscribe: aborts the `signal`

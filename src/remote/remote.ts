@@ -27,7 +27,8 @@ export interface RemoteNode {
  *
  * Flow control: at most `window` items are in flight. A pullable source upstream (`fromWavFile`,
  * `fromAsyncIterable`) reads only while a credit is free; a push source fills a local queue of `window` items, then
- * meets `overflow` (`'block'` errors with `OVERFLOW` for a push source; choose a dropping policy for live media).
+ * meets `overflow` (`'block'` keeps it lossless up to `PUSH_SOURCE_LIMITS`, then `OVERFLOW`; choose a dropping
+ * policy for live media).
  * Towards an async boundary downstream (`mapAsync`, `bounded`) it is a pullable source: it sends nothing more while
  * that boundary is full, so `'block'` there is lossless and takes at most `window` × the chain's fan-out extra items.
  *

@@ -10,7 +10,7 @@
  *
  * On complete: delivers what it holds as the downstream takes it, then completes. On error: forwards the error at once
  * (queued items are discarded). On unsubscribe: releases the queue and wakes the paused source so it can stop.
- * Error code: `OVERFLOW` (policy `'error'`, or `'block'` in front of a push source that cannot pause).
+ * Error code: `OVERFLOW` (policy `'error'`, or `'block'` when a push source that cannot pause overran `PUSH_SOURCE_LIMITS`).
  *
  * @example
  * ```ts

@@ -57,7 +57,7 @@ const CodeNodeParamsSchema = z
     overflow: z
       .enum(['block', 'drop-oldest', 'drop-newest', 'error'])
       .default('block')
-      .describe("What a full queue does with one more item: 'block' pauses a pullable source (lossless; a push source then fails with OVERFLOW), 'drop-oldest'/'drop-newest' drop and count, 'error' fails. Default: 'block'."),
+      .describe("What a full queue does with one more item: 'block' pauses a pullable source (lossless; a push source is queued up to PUSH_SOURCE_LIMITS, then fails with OVERFLOW), 'drop-oldest'/'drop-newest' drop and count, 'error' fails. Default: 'block'."),
   })
   .describe('Runs a user transform (process/flush) in an isolated-vm sandbox with memory and time limits');
 

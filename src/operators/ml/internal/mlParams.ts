@@ -12,5 +12,5 @@ export const queueParams = {
   queueSize: z.number().int().positive().max(100_000).default(DEFAULT_QUEUE_SIZE)
     .describe(`Items that may wait while the model works (a push source fills it; a pullable source is paused instead). Default: ${DEFAULT_QUEUE_SIZE} items.`),
   overflow: z.enum(['block', 'drop-oldest', 'drop-newest', 'error']).default('block')
-    .describe("What a full queue does with one more item: 'block' pauses a pullable source (lossless; a push source then fails with OVERFLOW), 'drop-oldest'/'drop-newest' drop and count (live audio), 'error' fails. Default: 'block'."),
+    .describe("What a full queue does with one more item: 'block' pauses a pullable source (lossless; a push source is queued up to PUSH_SOURCE_LIMITS, then fails with OVERFLOW), 'drop-oldest'/'drop-newest' drop and count (live audio), 'error' fails. Default: 'block'."),
 };
