@@ -35,11 +35,21 @@ import { DEFAULT_PROXY_LIMITS } from './objectsRegistry.js';
  *   ping is not answered in time, so a stopped or vanished client (half-open TCP) frees its calls and sessions.
  * - `maxIsolates`: isolated-vm isolates alive at once in the process (codeNode chains and shipped objects, in use or
  *   pooled); each can hold up to `sandboxMemoryLimitMb`. RESOURCE_EXHAUSTED beyond it.
+ * - `maxIsolatesPerClient`: isolates in use at once for one client (shipped objects and `codeNode`s of its streams);
+ *   one client holding every isolate (32 objects through one Session call, one Stream of 32 codeNodes) refused every
+ *   other client's code. Also bounds the codeNodes one chain may run. RESOURCE_EXHAUSTED beyond it.
  * - `maxCallsPerConnection`: concurrent calls on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); a client
  *   opening thousands of calls in one burst makes the executor pay per-call set-up before any of our limits runs.
  *   Clients queue calls beyond it on their side.
  * - `maxSessionCalls`: Session calls open at once over all clients; the per-client limit alone does little against
  *   a client with many addresses. RESOURCE_EXHAUSTED beyond it.
+ * - `maxStreamBufferBytes`: bytes one stream may hold, counted twice over. (1) Encoded outputs written and not yet taken
+ *   by the transport (a client that sends and never reads; one item can make a 16 M-character string, and gRPC's
+ *   16-message write buffer counts messages, not bytes): while over it the stream gets no credit and no queued input
+ *   is pushed into its chain, as when write() reports a full buffer. (2) Received payloads not yet consumed by the
+ *   chain (a client parking window × maxMessageBytes behind a slow chain): while over it no credit is granted and the
+ *   call is not read (HTTP/2 flow control holds the client). An output item larger than maxMessageBytes fails the
+ *   stream RESOURCE_EXHAUSTED (a default client could not receive it).
  */
 export const DEFAULT_EXECUTOR_LIMITS = {
   maxStreams: 64,
@@ -56,8 +66,10 @@ export const DEFAULT_EXECUTOR_LIMITS = {
   keepaliveTimeMs: 30_000,
   keepaliveTimeoutMs: 10_000,
   maxIsolates: 32,
+  maxIsolatesPerClient: 8,
   maxCallsPerConnection: 128,
   maxSessionCalls: 1024,
+  maxStreamBufferBytes: 16 * 1024 * 1024,
 } as const;
 
 const pem = z.union([z.string(), z.instanceof(Uint8Array)]);
@@ -91,6 +103,14 @@ const ExecutorOptionsSchema = z
       .default(DEFAULT_EXECUTOR_LIMITS.maxMessageBytes)
       .describe('Largest received gRPC message, bytes. Default: 4194304 (4 MiB).'),
     maxWindow: z.number().int().positive().default(DEFAULT_EXECUTOR_LIMITS.maxWindow).describe('Largest credit window granted to one stream, items. Default: 1024.'),
+    maxStreamBufferBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(DEFAULT_EXECUTOR_LIMITS.maxStreamBufferBytes)
+      .describe(
+        'Bytes one stream may hold, each way: encoded outputs not yet taken by the client (over it: no credit, no input pushed into the chain) and received payloads not yet consumed by the chain (over it: no credit, the call is not read). Default: 16777216 (16 MiB).',
+      ),
     maxStreamsPerClient: z
       .number()
       .int()
@@ -150,6 +170,12 @@ const ExecutorOptionsSchema = z
       .positive()
       .default(DEFAULT_EXECUTOR_LIMITS.maxIsolates)
       .describe('isolated-vm isolates alive at once in this process (codeNode chains and shipped objects, in use or pooled). Default: 32.'),
+    maxIsolatesPerClient: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_EXECUTOR_LIMITS.maxIsolatesPerClient)
+      .describe('isolated-vm isolates in use at once for one client IP (its shipped objects and the codeNodes of its streams). Default: 8.'),
     sandboxCapabilities: z
       .array(z.enum(['console', 'wasm']))
       .default(['console'])

@@ -18,6 +18,7 @@ import { listNodes } from '../src/node.js';
 import { RemoteMediaService, type GetStatusResponse, type RemoteMediaServer, type StreamMessage } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusDetails, statusForCode, type WireErrorOptions } from '../src/remote/status.js';
 import { bearerChecker } from './auth.js';
+import { lenientService } from './lenientService.js';
 import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './options.js';
 import { packageFile, packageVersion } from './packageFiles.js';
 import { peerHost } from './peer.js';
@@ -117,6 +118,8 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
         maxParamsBytes: opts.maxParamsBytes,
         maxNodeTypeLength: opts.maxNodeTypeLength,
         openTimeoutMs: opts.openTimeoutMs,
+        maxMessageBytes: opts.maxMessageBytes,
+        maxStreamBufferBytes: opts.maxStreamBufferBytes,
         stacks: wire.stacks ?? false,
         log: log.child({ stream: ++streamIds, peer: call.getPeer() }),
         onClosed: (s) => {
@@ -139,7 +142,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
     },
     session: (call) => proxies.session(call),
   };
-  server.addService(RemoteMediaService, service);
+  server.addService(lenientService(RemoteMediaService), service);
   health.addToServer(server);
   if (opts.reflection) new ReflectionService(loadSync(packageFile('proto/remotemedia.proto'))).addToServer(server);
 

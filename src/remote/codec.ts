@@ -35,6 +35,17 @@ export const MAX_PAYLOAD_DEPTH = 64;
  */
 export const MAX_PAYLOAD_CONTAINERS = 10_000;
 
+/**
+ * Most entries in one payload: array elements plus map entries (a key and its value are one entry), summed over all
+ * containers, Sets and frame metadata included; a typed array or an AudioFrame's samples count as one. Threat: a
+ * single map of 650 000 distinct short keys fits in 4 MiB and one container, yet took ~850 ms to decode (~1.5 s of
+ * event-loop stall per message). Fresh map keys are the costly part (~2 µs each: V8 builds a hidden class per new
+ * key), so the bound is set by maps: 32 768 entries decode in ≤ ~80 ms on one core in the worst shape measured
+ * (10 000 maps of distinct 30-character keys; ~25 ms for a flat array of 32 768 strings). Large numeric data travels
+ * as a typed array or an AudioFrame, which count as one. Checked before decoding; more entries are refused.
+ */
+export const MAX_PAYLOAD_ENTRIES = 32_768;
+
 /** Most channels a decoded AudioFrame may declare (sample counts must be a multiple of it). */
 export const MAX_FRAME_CHANNELS = 256;
 
@@ -51,7 +62,9 @@ class WireAudioFrame {
 
 // Records off: each payload must decode on its own (no structure state shared between messages or peers).
 // Structured clone off: its reference extensions (0x69/0x70) would let a payload build cycles.
-const packr = new Packr({ moreTypes: true, useRecords: false, structuredClone: false });
+// variableMapSize: maps take the smallest msgpack header (fixmap/map16/map32), as any decoder reads them; without it
+// an object of 65 536 keys or more cannot be encoded at all.
+const packr = new Packr({ moreTypes: true, useRecords: false, structuredClone: false, variableMapSize: true });
 
 // Layout: f64 sampleRate | f64 channels | f64 pts | u32 metadata length | metadata msgpack | pad to 4 | Float32
 // samples. Numbers as raw float64 so every value (even -0) comes back identical; little endian throughout.
@@ -153,14 +166,32 @@ function padTo4(n: number): number {
   return rest === 0 ? n : n + 4 - rest;
 }
 
-function isAudioFrameLike(value: unknown): value is AudioFrame {
+const FRAME_KEYS = new Set(['samples', 'sampleRate', 'channels', 'pts', 'metadata']);
+
+/**
+ * A top-level value the frame extension carries exactly: an AudioFrame that {@link frameLayout} will accept, with no
+ * other own keys. Anything else frame-shaped (extra keys, a sampleRate of 0.5, samples not a multiple of channels, a
+ * non-map metadata) takes the generic path, which round-trips it as a plain object: the extension would drop its
+ * extra keys or be refused by the receiving decoder (found by the wire fuzzing of test/abuse/wire.spec.ts).
+ */
+function isWireFrame(value: unknown): value is AudioFrame {
+  if (typeof value !== 'object' || value === null) return false;
+  const { samples, sampleRate, channels, pts, metadata } = value as Partial<AudioFrame>;
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as Partial<AudioFrame>).samples instanceof Float32Array &&
-    typeof (value as Partial<AudioFrame>).sampleRate === 'number' &&
-    typeof (value as Partial<AudioFrame>).channels === 'number' &&
-    typeof (value as Partial<AudioFrame>).pts === 'number'
+    samples instanceof Float32Array &&
+    typeof sampleRate === 'number' &&
+    Number.isInteger(sampleRate) &&
+    sampleRate >= 1 &&
+    sampleRate <= MAX_FRAME_SAMPLE_RATE_HZ &&
+    typeof channels === 'number' &&
+    Number.isInteger(channels) &&
+    channels >= 1 &&
+    channels <= MAX_FRAME_CHANNELS &&
+    samples.length % channels === 0 &&
+    typeof pts === 'number' &&
+    Number.isFinite(pts) &&
+    (metadata === undefined || (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata))) &&
+    Object.keys(value).every((key) => FRAME_KEYS.has(key))
   );
 }
 
@@ -169,7 +200,7 @@ export function encodePayload(item: unknown): Buffer {
   if (typeof item === 'function' || typeof item === 'symbol' || typeof item === 'bigint') {
     throw new InvalidInputError('remote', '', `a ${typeof item} cannot be sent to an executor`);
   }
-  return packr.pack(isAudioFrameLike(item) ? new WireAudioFrame(item) : item);
+  return packr.pack(isWireFrame(item) ? new WireAudioFrame(item) : item);
 }
 
 /**
@@ -208,18 +239,19 @@ interface Scan {
   readonly end: number;
   pos: number;
   containers: number;
+  entries: number;
 }
 
 /**
  * Walks `bytes` as one msgpack value without building it and throws a plain Error at the first problem: a declared
  * length longer than the bytes left, nesting deeper than {@link MAX_PAYLOAD_DEPTH}, more than
- * {@link MAX_PAYLOAD_CONTAINERS} containers, the reserved byte 0xC1, an extension type encodePayload never writes
+ * {@link MAX_PAYLOAD_CONTAINERS} containers or {@link MAX_PAYLOAD_ENTRIES} entries, the reserved byte 0xC1, an extension type encodePayload never writes
  * (records, structured-clone references, bundled strings), a malformed typed array, Date, big integer or AudioFrame
  * extension, or bytes after the value. Allocates nothing; O(bytes), each byte visited once.
  */
 export function checkPayload(bytes: Uint8Array): void {
   if (bytes.byteLength === 0) throw new Error('payload is empty');
-  const scan: Scan = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), end: bytes.byteLength, pos: 0, containers: 0 };
+  const scan: Scan = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), end: bytes.byteLength, pos: 0, containers: 0, entries: 0 };
   scanValue(scan, 0);
   if (scan.pos !== scan.end) throw new Error(`payload has ${scan.end - scan.pos} bytes after its value (end of buffer not reached)`);
 }
@@ -250,6 +282,8 @@ function scanItems(s: Scan, count: number, perItem: 1 | 2, depth: number, what: 
   // Every value takes at least one byte, so a count the remaining bytes cannot hold is refused before any loop.
   need(s, count * perItem, `${what} of ${count} entries`);
   enter(s, depth);
+  s.entries += count;
+  if (s.entries > MAX_PAYLOAD_ENTRIES) throw new Error(`payload has more than ${MAX_PAYLOAD_ENTRIES} array elements and map entries (MAX_PAYLOAD_ENTRIES)`);
   for (let i = 0; i < count * perItem; i++) scanValue(s, depth + 1);
 }
 
@@ -346,16 +380,18 @@ function scanExtension(s: Scan, size: number, depth: number): void {
     if (element === undefined) throw new Error(`typed array extension has unknown element code ${content[0]}`);
     if ((size - 1) % element !== 0) throw new Error(`typed array extension of ${size - 1} bytes is not a whole number of ${element}-byte elements`);
   } else if (type === 0xff) {
-    if (size !== 4 && size !== 8 && size !== 12) throw new Error(`Date extension must be 4, 8 or 12 bytes, got ${size}`);
+    // 1 byte: msgpackr's Invalid Date (new Date(NaN) encodes as fixext 1); any other size is malformed.
+    if (size !== 1 && size !== 4 && size !== 8 && size !== 12) throw new Error(`Date extension must be 1, 4, 8 or 12 bytes, got ${size}`);
   } else if (type === 0x42) {
     if (size === 0 || size > MAX_BIGINT_BYTES) throw new Error(`big integer extension of ${size} bytes exceeds ${MAX_BIGINT_BYTES} (MAX_BIGINT_BYTES) or is empty`);
   } else if (type === AUDIO_FRAME_EXTENSION) {
     const { metaLength } = frameLayout(content);
     if (metaLength > 0) {
-      const inner: Scan = { bytes: s.bytes, view: s.view, end: start + FIXED_HEADER_BYTES + metaLength, pos: start + FIXED_HEADER_BYTES, containers: s.containers };
+      const inner: Scan = { bytes: s.bytes, view: s.view, end: start + FIXED_HEADER_BYTES + metaLength, pos: start + FIXED_HEADER_BYTES, containers: s.containers, entries: s.entries };
       scanValue(inner, depth + 1);
       if (inner.pos !== inner.end) throw new Error('AudioFrame metadata is not exactly one msgpack value');
       s.containers = inner.containers;
+      s.entries = inner.entries;
     }
   }
 }

@@ -3,13 +3,15 @@
  * serving (a normal stream works afterwards and no stream is left open).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { status as Status } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { RemoteMediaError } from '../../src/errors.js';
 import { passThrough } from '../../src/operators/core/passThrough.js';
 import { encodePayload } from '../../src/remote/codec.js';
 import { remote, type RemoteNode } from '../../src/remote/index.js';
 import { inProcessExecutor, type TestExecutor } from './helpers/executors.js';
+import { StreamMessage } from '../../src/remote/gen/remotemedia.js';
+import { rawBytesStream } from '../abuse/helpers/wireFuzz.js';
 import { data, open, rawStream } from './helpers/rawClient.js';
 
 describe('executor bad input', () => {
@@ -24,6 +26,29 @@ describe('executor bad input', () => {
     // The executor survived and still serves.
     expect(await lastValueFrom(of(1, 2).pipe(remote({ address: executor.address }, passThrough()), toArray()))).toEqual([1, 2]);
     expect((await executor.status()).activeStreams).toBe(0);
+  });
+
+  it('bytes that are not a StreamMessage → INVALID_ARGUMENT from the executor (not grpc-js), with the error message first', async () => {
+    const garbage = Buffer.from('0a1aeb2b53bf78bc2eac106faf0a2b', 'hex');
+    const { status, replies } = await rawBytesStream(executor.address, [garbage], 5000);
+    expect(status.code).toBe(Status.INVALID_ARGUMENT);
+    expect(status.details).toMatch(/^protocol: a message is not a valid StreamMessage \(/);
+    expect(StreamMessage.decode(replies[0]!).error).toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('bytes that are not a SessionRequest → INVALID_ARGUMENT from the executor, the call counted and released', async () => {
+    const client = new Client(executor.address, credentials.createInsecure());
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>('/remotemedia.v1.RemoteMedia/Session', (b: Buffer) => b, (b: Buffer) => b, new Metadata());
+    const status = await new Promise<StatusObject>((resolve) => {
+      call.on('data', () => undefined);
+      call.on('error', () => undefined);
+      call.on('status', resolve);
+      call.write(Buffer.from('0a1aeb2b53bf78bc2eac106faf0a2b', 'hex'));
+    });
+    client.close();
+    expect(status.code).toBe(Status.INVALID_ARGUMENT);
+    expect(status.details).toMatch(/^protocol: a message is not a valid SessionRequest \(/);
+    expect((await executor.status()).sessionCalls).toBe(0);
   });
 
   it('unknown node type → NOT_FOUND naming the type', async () => {

@@ -161,10 +161,27 @@ describe('remote payload codec under hostile bytes', () => {
     expect(() => decodePayload(new Uint8Array([0xc7, 0, 0x74]))).toThrow('unknown element code undefined');
     expect(() => decodePayload(new Uint8Array([0xc7, 4, 0x74, 7, 0, 0, 0]))).toThrow('3 bytes is not a whole number of 4-byte elements');
     expect(decodePayload(new Uint8Array([0xc7, 5, 0x74, 7, 0, 0, 0x80, 0x3f]))).toEqual(new Float32Array([1]));
-    expect(() => decodePayload(new Uint8Array([0xd5, 0xff, 0, 0]))).toThrow('Date extension must be 4, 8 or 12 bytes, got 2');
+    expect(() => decodePayload(new Uint8Array([0xd5, 0xff, 0, 0]))).toThrow('Date extension must be 1, 4, 8 or 12 bytes, got 2');
     const bigint = (n: number): Uint8Array => new Uint8Array([0xc8, n >> 8, n & 0xff, 0x42, ...new Array<number>(n).fill(1)]);
     expect(typeof decodePayload(bigint(MAX_BIGINT_BYTES))).toBe('bigint');
     expect(() => decodePayload(bigint(MAX_BIGINT_BYTES + 1))).toThrow(/MAX_BIGINT_BYTES/);
+  });
+
+  it('wire fuzzing regression: every frame-shaped value encodePayload accepts decodes back equal (invalid or extended frames go generic)', () => {
+    const samples = new Float32Array([0.5, -0.25, 1]);
+    const cases: Array<Record<string, unknown>> = [
+      { samples, sampleRate: 16000, channels: 1, pts: 0, label: 'kept' }, // the extension used to drop `label`
+      { samples, sampleRate: 0.5, channels: 1, pts: 0 }, // the decoder refused these five
+      { samples, sampleRate: 16000, channels: 2, pts: 0 },
+      { samples, sampleRate: 16000, channels: 1, pts: Number.NaN },
+      { samples, sampleRate: 16000, channels: 1, pts: 0, metadata: 5 },
+      { samples, sampleRate: 16000, channels: 1, pts: 0, metadata: null },
+    ];
+    for (const value of cases) expect(decodePayload(encodePayload(value))).toEqual(value);
+    // A valid frame still travels as the compact extension.
+    expect(encodePayload({ samples, sampleRate: 16000, channels: 1, pts: 0 })[2]).toBe(0x41);
+    // An Invalid Date is msgpackr's 1-byte Date extension: it round-trips instead of failing the stream.
+    expect(Number.isNaN((decodePayload(encodePayload(new Date(Number.NaN))) as Date).getTime())).toBe(true);
   });
 
   it('refuses extension types encodePayload never writes: Error, records, structured-clone references, bundled strings', () => {
