@@ -34,6 +34,7 @@ interface ExecutorFlags {
   maxStreams?: number;
   maxMessageBytes?: number;
   maxWindow?: number;
+  maxStreamBufferBytes?: number;
   idleTimeoutMs?: number;
   shutdownGraceMs?: number;
   metricsPort?: number;
@@ -61,6 +62,7 @@ interface ExecutorFlags {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   maxIsolates?: number;
+  maxIsolatesPerClient?: number;
   maxCallsPerConnection?: number;
   maxSessionCalls?: number;
   sandboxCapability: string[];
@@ -111,6 +113,7 @@ export function buildCli(): Command {
     .option('--max-nodes <n>', 'nodes in one remote chain (default 64)', integer)
     .option('--max-params-bytes <n>', "length of one node's params_json in UTF-16 units (default 1048576)", integer)
     .option('--max-node-type-length <n>', 'length of a node type string (default 128)', integer)
+    .option('--max-stream-buffer-bytes <n>', 'bytes one stream may hold each way: outputs not taken, inputs not consumed (default 16777216)', integer)
     .option('--open-timeout-ms <n>', 'close calls that send no first message this long (default 10000)', integer)
     .option('--max-session-calls-per-client <n>', 'Session calls open at once per client IP (default 64)', integer)
     .option('--keepalive-time-ms <n>', 'ping each client connection this often (default 30000)', integer)
@@ -118,6 +121,7 @@ export function buildCli(): Command {
     .option('--max-calls-per-connection <n>', 'concurrent calls on one HTTP/2 connection (default 128)', integer)
     .option('--max-session-calls <n>', 'Session calls open at once over all clients (default 1024)', integer)
     .option('--max-isolates <n>', 'sandbox isolates alive at once in this process (default 32)', integer)
+    .option('--max-isolates-per-client <n>', 'sandbox isolates in use at once for one client IP (default 8)', integer)
     .option('--sandbox-capability <name>', "capability clients may request for sandboxed code: console, wasm (repeatable; default console)", collect, [])
     .option('--error-stacks <when>', 'send error stacks to clients: never | authenticated | always (default authenticated: only with --token)')
     .action(async (flags: ExecutorFlags) => {
@@ -136,6 +140,7 @@ export function buildCli(): Command {
         maxStreams: flags.maxStreams,
         maxMessageBytes: flags.maxMessageBytes,
         maxWindow: flags.maxWindow,
+        maxStreamBufferBytes: flags.maxStreamBufferBytes,
         idleTimeoutMs: flags.idleTimeoutMs,
         shutdownGraceMs: flags.shutdownGraceMs,
         metricsPort: flags.metricsPort,
@@ -163,6 +168,7 @@ export function buildCli(): Command {
         keepaliveTimeMs: flags.keepaliveTimeMs,
         keepaliveTimeoutMs: flags.keepaliveTimeoutMs,
         maxIsolates: flags.maxIsolates,
+        maxIsolatesPerClient: flags.maxIsolatesPerClient,
         maxCallsPerConnection: flags.maxCallsPerConnection,
         maxSessionCalls: flags.maxSessionCalls,
         sandboxCapabilities: flags.sandboxCapability.length > 0 ? (flags.sandboxCapability as ExecutorOptions['sandboxCapabilities']) : undefined,

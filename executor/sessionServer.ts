@@ -36,6 +36,7 @@ export function createProxyService(opts: ResolvedExecutorOptions, stats: Executo
     timeoutMs: opts.sandboxTimeoutMs,
     memoryLimitMb: opts.sandboxMemoryLimitMb,
     maxIsolates: opts.maxIsolates,
+    maxIsolatesPerClient: opts.maxIsolatesPerClient,
     capabilities: opts.sandboxCapabilities,
   });
   // codeNode chains check this process-wide switch when they are built (the node model knows no executor).

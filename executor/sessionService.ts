@@ -17,7 +17,9 @@ import { decodePayload, encodePayload } from '../src/remote/codec.js';
 import { InvokeOp, type CreateObject, type Invoke, type SessionRequest, type SessionResponse } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusDetails, statusForCode } from '../src/remote/status.js';
 import type { IsolatePool } from '../src/sandbox/isolatePool.js';
+import { withSandboxOwner } from '../src/sandbox/policy.js';
 import { registeredClass } from './classes.js';
+import { isMalformed, malformedReason } from './lenientService.js';
 import { HostObject, SandboxObject, type CallResult, type RemoteObject } from './objects.js';
 import type { ObjectRegistry, ProxySession, SessionOwner } from './objectsRegistry.js';
 import { peerHost } from './peer.js';
@@ -95,6 +97,7 @@ export function serveSession(call: Call, ctx: SessionServiceContext): void {
 
   call.on('data', (request: SessionRequest) => {
     if (ended) return;
+    if (isMalformed(request)) return fail(0, refusal('INVALID_INPUT', `protocol: a message is not a valid SessionRequest (${malformedReason(request)})`));
     const { id } = request;
     if (session === undefined) {
       clearTimeout(openTimer);
@@ -122,7 +125,7 @@ export function serveSession(call: Call, ctx: SessionServiceContext): void {
       return replyError(id, refusal('RESOURCE_EXHAUSTED', `this call is at its limit of ${ctx.maxPendingRequests} pending requests (maxPendingRequestsPerCall); wait for answers first`));
     }
     let work: Promise<SessionResponse['result']>;
-    if (request.create !== undefined) work = create(current, request.create, ctx);
+    if (request.create !== undefined) work = create(current, request.create, ctx, client);
     else if (request.invoke !== undefined) work = invoke(current, request.invoke, ctx.registry.limits.maxIteratorsPerObject);
     else work = current.release(request.release!.objectId).then(() => ({ value: Buffer.alloc(0), handle: '', done: false }));
     pending++;
@@ -158,7 +161,7 @@ function isErrorData(value: unknown): value is ErrorData {
   return typeof value === 'object' && value !== null && !(value instanceof Error) && typeof (value as ErrorData).code === 'string';
 }
 
-async function create(session: ProxySession, request: CreateObject, ctx: SessionServiceContext): Promise<SessionResponse['result']> {
+async function create(session: ProxySession, request: CreateObject, ctx: SessionServiceContext, client: string): Promise<SessionResponse['result']> {
   const args = request.args.length === 0 ? [] : decodePayload(request.args);
   if (!Array.isArray(args)) throw new RemoteMediaError('INVALID_INPUT', 'create: args must be a msgpack array');
   const handle = await session.add(async (): Promise<RemoteObject> => {
@@ -169,7 +172,8 @@ async function create(session: ProxySession, request: CreateObject, ctx: Session
     }
     if (!ctx.codeEnabled) throw new RemoteMediaError('PROTOCOL', 'this executor does not run shipped code (started with --no-code)');
     const label = request.exportName === '' ? 'shipped' : request.exportName;
-    const sandbox = await ctx.pool.createSandbox({ label, timeoutMs: ctx.sandboxTimeoutMs });
+    // Counted for this client (maxIsolatesPerClient) until the object is released.
+    const sandbox = await withSandboxOwner(client, () => ctx.pool.createSandbox({ label, timeoutMs: ctx.sandboxTimeoutMs }));
     try {
       await sandbox.load(request.code, `${label}.js`);
       const state = request.state.length === 0 ? undefined : (decodePayload(request.state) as Record<string, unknown>);

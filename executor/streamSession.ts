@@ -15,10 +15,13 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
 import { currentDemand, type Demand } from '../src/flow/demand.js';
 import { operatorsFromSpecs, type NodeSpec } from '../src/node.js';
-import { decodePayload, encodePayload } from '../src/remote/codec.js';
+import { checkPayload, decodePayload, encodePayload } from '../src/remote/codec.js';
 import type { Data, Open, StreamMessage } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusDetails, statusForCode } from '../src/remote/status.js';
+import { withSandboxOwner } from '../src/sandbox/policy.js';
+import { isMalformed, malformedReason } from './lenientService.js';
 import { instrumentedChain } from './metricsChain.js';
+import { peerHost } from './peer.js';
 import type { ExecutorStats } from './stats.js';
 
 /** What a session needs from its executor. */
@@ -34,6 +37,14 @@ export interface SessionContext {
   readonly maxNodeTypeLength: number;
   /** A call that sends no `open` this long is ended with DEADLINE_EXCEEDED, ms (option `openTimeoutMs`). */
   readonly openTimeoutMs: number;
+  /** Largest received message, bytes (option `maxMessageBytes`); an output payload larger than this fails the stream. */
+  readonly maxMessageBytes: number;
+  /**
+   * Bytes one stream may hold (option `maxStreamBufferBytes`), counted twice over: encoded outputs the transport has
+   * not taken, and received payloads the chain has not consumed. Over either: no credit, and (outputs) no item pushed
+   * into the chain / (inputs) the call is not read, until it drains.
+   */
+  readonly maxStreamBufferBytes: number;
   /** Send error stacks and unredacted paths to this caller (option `errorStacks`, resolved for this executor). */
   readonly stacks: boolean;
   readonly log: Logger;
@@ -54,6 +65,11 @@ export class StreamSession {
   private creditTimer: NodeJS.Immediate | undefined;
   private outSeq = 0;
   private readonly queue: unknown[] = [];
+  /** Payload bytes of each queued item (parallel to `queue`) and their sum: received, not yet consumed by the chain. */
+  private readonly queueBytes: number[] = [];
+  private queuedInputBytes = 0;
+  /** True while the call is paused because `queuedInputBytes` is over `maxStreamBufferBytes`. */
+  private inputPaused = false;
   private input: Subscriber<unknown> | undefined;
   private demand: Demand | undefined;
   private waitingForDemand = false;
@@ -71,6 +87,8 @@ export class StreamSession {
   private writeBlocked = false;
   /** Output items handed to gRPC and not yet taken by the transport (their write callback has not run). */
   private unsentOutputs = 0;
+  /** Encoded bytes of those outputs; over `maxStreamBufferBytes` the stream is write-blocked (see {@link StreamSession.creditBlocked}). */
+  private unsentOutputBytes = 0;
   /** True once the stream's slot is given back (see {@link StreamSession.maybeRelease}). */
   private released = false;
 
@@ -129,7 +147,8 @@ export class StreamSession {
   private onMessage(message: StreamMessage): void {
     if (this.state === 'done') return;
     this.lastActivity = performance.now();
-    if (message.open !== undefined) this.onOpen(message.open);
+    if (isMalformed(message)) this.fail(protocol(`a message is not a valid StreamMessage (${malformedReason(message)})`, 'INVALID_INPUT'));
+    else if (message.open !== undefined) this.onOpen(message.open);
     else if (message.data !== undefined) this.onData(message.data);
     else if (message.end !== undefined) this.onHalfClose();
     else this.fail(protocol('only open, data and end messages may be sent to an executor'));
@@ -169,11 +188,14 @@ export class StreamSession {
     this.window = Math.min(open.window === 0 ? DEFAULT_WINDOW : open.window, this.ctx.maxWindow);
     this.ctx.log.debug({ nodes: this.nodeTypes, window: this.window }, 'stream opened');
     try {
-      this.subscription = chain.subscribe({
-        next: (item) => this.send(item),
-        error: (e: unknown) => this.fail(e),
-        complete: () => this.finish(),
-      });
+      // Sandboxes the chain's codeNodes request count for this client (maxIsolatesPerClient).
+      this.subscription = withSandboxOwner(peerHost(this.call.getPeer()), () =>
+        chain.subscribe({
+          next: (item) => this.send(item),
+          error: (e: unknown) => this.fail(e),
+          complete: () => this.finish(),
+        }),
+      );
     } catch (e) {
       return this.fail(chainFailure(e));
     }
@@ -206,6 +228,13 @@ export class StreamSession {
     this.inFlight++;
     this.ctx.stats.trackInFlight(this.inFlight, 1);
     this.queue.push(item);
+    this.queueBytes.push(data.payload.length);
+    this.queuedInputBytes += data.payload.length;
+    if (this.queuedInputBytes > this.ctx.maxStreamBufferBytes && !this.inputPaused) {
+      // Read no further messages (HTTP/2 flow control then holds the client) until the chain consumed what we hold.
+      this.inputPaused = true;
+      this.call.pause();
+    }
     if (this.received === this.granted) this.ctx.stats.creditStalls++;
     this.pump();
   }
@@ -221,7 +250,7 @@ export class StreamSession {
   private pump(): void {
     if (this.pumping || this.state !== 'open') return;
     this.pumping = true;
-    while (this.queue.length > 0 && this.input !== undefined && this.state === 'open') {
+    while (this.queue.length > 0 && this.input !== undefined && this.state === 'open' && !this.outputsOverBudget()) {
       if (this.demand !== undefined && !this.demand.ready) {
         if (!this.waitingForDemand) {
           this.waitingForDemand = true;
@@ -234,10 +263,15 @@ export class StreamSession {
         break;
       }
       this.pendingCredit++;
+      this.queuedInputBytes -= this.queueBytes.shift() ?? 0;
       this.input.next(this.queue.shift());
     }
     this.pumping = false;
     if (this.state !== 'open') return;
+    if (this.inputPaused && this.queuedInputBytes <= this.ctx.maxStreamBufferBytes) {
+      this.inputPaused = false;
+      this.call.resume();
+    }
     if (this.inputEnded && this.queue.length === 0 && this.input !== undefined && !this.inputCompleted) {
       this.inputCompleted = true;
       this.input.complete();
@@ -250,7 +284,7 @@ export class StreamSession {
   // No credit while the client is not taking what we write (gRPC's write buffer is full): it can then send at most
   // what it already holds, so a client that never reads costs at most window × output size × fan-out.
   private scheduleCredit(): void {
-    if (this.pendingCredit === 0 || this.state !== 'open' || this.writeBlocked) return;
+    if (this.pendingCredit === 0 || this.state !== 'open' || this.creditBlocked()) return;
     if (this.pendingCredit >= Math.ceil(this.window / 2)) this.flushCredit();
     else this.creditTimer ??= setImmediate(() => this.flushCredit());
   }
@@ -259,7 +293,7 @@ export class StreamSession {
     if (this.creditTimer !== undefined) clearImmediate(this.creditTimer);
     this.creditTimer = undefined;
     const n = this.pendingCredit;
-    if (n === 0 || this.state !== 'open' || this.inputEnded || this.writeBlocked) return;
+    if (n === 0 || this.state !== 'open' || this.inputEnded || this.creditBlocked()) return;
     this.pendingCredit = 0;
     this.granted += n;
     this.inFlight -= n;
@@ -267,16 +301,56 @@ export class StreamSession {
     this.write({ credit: { n } });
   }
 
+  /**
+   * No credit while the client does not take what we write (gRPC's write buffer full, or `maxStreamBufferBytes` of
+   * encoded outputs not taken) or while the chain has not consumed `maxStreamBufferBytes` of received payloads.
+   */
+  private creditBlocked(): boolean {
+    return this.writeBlocked || this.outputsOverBudget() || this.queuedInputBytes > this.ctx.maxStreamBufferBytes;
+  }
+
+  private outputsOverBudget(): boolean {
+    return this.unsentOutputBytes > this.ctx.maxStreamBufferBytes;
+  }
+
   private send(item: unknown): void {
+    const node = this.nodeTypes[this.nodeTypes.length - 1];
+    // A string or byte array longer than the limit cannot encode smaller (≥ 1 byte per character): refuse it unencoded.
+    const least = typeof item === 'string' ? item.length : ArrayBuffer.isView(item) ? item.byteLength : 0;
+    if (least > this.ctx.maxMessageBytes) {
+      return this.fail(
+        new RemoteMediaError('RESOURCE_EXHAUSTED', `output item ${this.outSeq} of node ${node} encodes to more than ${least} bytes, over the limit of ${this.ctx.maxMessageBytes} (maxMessageBytes)`, { node }),
+        node,
+      );
+    }
     let payload: Buffer;
     try {
       payload = encodePayload(item);
     } catch (e) {
-      return this.fail(e, this.nodeTypes[this.nodeTypes.length - 1]);
+      // Fixed text: a library's message (msgpackr's, a RangeError's) is not sent to the client.
+      return this.fail(new RemoteMediaError('INVALID_INPUT', `output item ${this.outSeq} of node ${node} cannot be encoded: ${encodeFailureReason(e)}`, { node }), node);
+    }
+    if (payload.length > this.ctx.maxMessageBytes) {
+      // A default gRPC client could not receive it, and holding it would let one item exceed maxStreamBufferBytes.
+      return this.fail(
+        new RemoteMediaError('RESOURCE_EXHAUSTED', `output item ${this.outSeq} of node ${node} encodes to ${payload.length} bytes, over the limit of ${this.ctx.maxMessageBytes} (maxMessageBytes)`, { node }),
+        node,
+      );
+    }
+    try {
+      // The client decodes under the same payload limits (entries, containers, depth): say so here, naming the node.
+      checkPayload(payload);
+    } catch (e) {
+      return this.fail(new RemoteMediaError('INVALID_INPUT', `output item ${this.outSeq} of node ${node} exceeds the payload limits: ${(e as Error).message}`, { node }), node);
     }
     this.unsentOutputs++;
+    const wasOver = this.outputsOverBudget();
+    this.unsentOutputBytes += payload.length;
+    // Over the byte budget the stream is write-blocked as when write() returns false (counted once per stall).
+    if (!wasOver && this.outputsOverBudget() && !this.writeBlocked) this.ctx.stats.writeStalls++;
     this.ctx.stats.trackInFlight(this.inFlight, 1);
-    this.write({ data: { seq: this.outSeq++, payload } }, this.onOutputWritten);
+    const bytes = payload.length;
+    this.write({ data: { seq: this.outSeq++, payload } }, () => this.onOutputWritten(bytes));
   }
 
   private finish(): void {
@@ -301,13 +375,20 @@ export class StreamSession {
     this.maybeRelease();
   };
 
-  private readonly onOutputWritten = (): void => {
+  private onOutputWritten(bytes: number): void {
     if (!this.released) {
       this.unsentOutputs--;
       this.ctx.stats.trackInFlight(this.inFlight, -1);
+      const wasOver = this.outputsOverBudget();
+      this.unsentOutputBytes -= bytes;
+      if (wasOver && !this.outputsOverBudget()) {
+        // Drained below the budget: push the queued items, then grant what they freed.
+        this.pump();
+        this.scheduleCredit();
+      }
     }
     this.onWritten();
-  };
+  }
 
   private readonly onDrain = (): void => {
     this.writeBlocked = false;
@@ -324,6 +405,8 @@ export class StreamSession {
     if (this.creditTimer !== undefined) clearImmediate(this.creditTimer);
     this.unsubscribeChain();
     this.queue.length = 0;
+    this.queueBytes.length = 0;
+    this.queuedInputBytes = 0;
     this.ctx.stats.trackInFlight(0, -this.inFlight);
     this.inFlight = 0;
     if (wasOpen) for (const type of this.nodeTypes) this.ctx.stats.node(type).active--;
@@ -341,6 +424,7 @@ export class StreamSession {
     this.call.off('drain', this.onDrain);
     this.ctx.stats.trackInFlight(0, -this.unsentOutputs);
     this.unsentOutputs = 0;
+    this.unsentOutputBytes = 0;
     this.ctx.stats.activeStreams--;
     this.ctx.onClosed(this);
   }
@@ -404,6 +488,13 @@ function chainFailure(error: unknown): unknown {
     return new RemoteMediaError('RESOURCE_EXHAUSTED', 'chain too deep for the executor stack (lower maxNodes)', { cause: error });
   }
   return error;
+}
+
+/** A short, fixed description of why an output could not be encoded: never the library's own text. */
+function encodeFailureReason(error: unknown): string {
+  if (error instanceof RemoteMediaError) return error.message.replace(/^remote: invalid input: /, '');
+  if (error instanceof RangeError) return 'value too large or too deeply nested for msgpack';
+  return 'value not representable in msgpack';
 }
 
 function parseParams(json: string, index: number, type: string): Record<string, unknown> {

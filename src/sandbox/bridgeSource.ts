@@ -52,7 +52,22 @@ export const BRIDGE_LIMITS = {
   maxStackChars: 16_384,
   /** Characters kept of an error's `name`. */
   maxNameChars: 128,
-  /** Console lines one sandbox may write (granted `console` only); later lines are dropped. */
+  /**
+   * Console (granted `console` only). Everything below is enforced inside the isolate, under the clock, before one
+   * string crosses to the host: a sandbox once sent 20 000 arguments × 4 KB per call (328 MB to the executor's
+   * stderr, its event loop held 5 s), and newlines in an argument forged the executor's own JSON log lines.
+   * Arguments of one call kept; later ones are replaced by `...(n more arguments)`.
+   */
+  maxConsoleArgs: 16,
+  /**
+   * Bytes of one console line as the host receives it (arguments joined by spaces). Control characters, backslashes
+   * and every non-ASCII character are escaped (`\n`, `\u001b`, …), so a line is ASCII (one character = one byte) and
+   * one call is one line on the host.
+   */
+  maxConsoleLineBytes: 4096,
+  /** Bytes of console output one sandbox may write over its life; then one `[console output truncated]` line, and the rest is dropped. */
+  maxConsoleBytes: 64 * 1024,
+  /** Console lines one sandbox may write; later lines are dropped (after one note saying so). */
   maxConsoleLines: 1000,
   /**
    * Longest array (or array-like) the bulk built-ins listed in the bridge (`fill`, `sort`, `Array.from`, …) may
@@ -377,18 +392,51 @@ export const BRIDGE_SOURCE = `(function () {
   }
   var log = g.__rmLog;
   delete g.__rmLog;
+  var charCodeAt = uncurry(StringC.prototype.charCodeAt);
+  var HEX = '0123456789abcdef';
+  // One console argument (already cut) with control characters, backslashes and non-ASCII escaped, so the host
+  // gets one ASCII line per call that cannot forge its log lines or drive a terminal. Stops at max characters.
+  function escapeLine(s, max) {
+    var out = '';
+    for (var i = 0; i < s.length && out.length < max; i++) {
+      var c = charCodeAt(s, i);
+      if (c >= 0x20 && c < 0x7f && c !== 0x5c) out += s[i];
+      else if (c === 0x0a) out += '\\\\n';
+      else if (c === 0x0d) out += '\\\\r';
+      else if (c === 0x09) out += '\\\\t';
+      else if (c === 0x5c) out += '\\\\\\\\';
+      else out += '\\\\u' + HEX[(c >> 12) & 15] + HEX[(c >> 8) & 15] + HEX[(c >> 4) & 15] + HEX[c & 15];
+    }
+    return out.length > max ? stringSlice(out, 0, max) : out;
+  }
   if (typeof log === 'function') {
     var lines = 0;
+    var consoleBytes = 0;
+    var consoleDone = false;
     var line = function (level) {
       return function () {
-        if (++lines > L.maxConsoleLines) return;
-        var parts = [];
-        for (var i = 0; i < arguments.length; i++) {
-          var a = arguments[i];
-          put(parts, i, typeof a === 'string' ? cut(a, L.maxMessageChars) : printable(a));
+        if (consoleDone) return;
+        if (++lines > L.maxConsoleLines) {
+          consoleDone = true;
+          log(level, '[console output truncated: more than ' + L.maxConsoleLines + ' lines (maxConsoleLines); later lines are dropped]');
+          return;
         }
-        if (lines === L.maxConsoleLines) put(parts, parts.length, '(console limit of ' + L.maxConsoleLines + ' lines reached; later lines are dropped)');
-        log(level, parts);
+        var n = arguments.length;
+        var text = '';
+        for (var i = 0; i < n && i < L.maxConsoleArgs && text.length < L.maxConsoleLineBytes; i++) {
+          var a = arguments[i];
+          if (i > 0) text += ' ';
+          text += escapeLine(typeof a === 'string' ? cut(a, L.maxMessageChars) : printable(a), L.maxConsoleLineBytes - text.length);
+        }
+        if (n > L.maxConsoleArgs && text.length < L.maxConsoleLineBytes) text += ' ...(' + (n - L.maxConsoleArgs) + ' more arguments)';
+        if (text.length > L.maxConsoleLineBytes) text = stringSlice(text, 0, L.maxConsoleLineBytes);
+        if (consoleBytes + text.length > L.maxConsoleBytes) {
+          consoleDone = true;
+          log(level, '[console output truncated: more than ' + L.maxConsoleBytes + ' bytes (maxConsoleBytes); later lines are dropped]');
+          return;
+        }
+        consoleBytes += text.length;
+        log(level, text);
       };
     };
     g.console = freeze({ log: line('log'), info: line('info'), warn: line('warn'), error: line('error') });

@@ -7,6 +7,9 @@
  * - `maxIsolates` ({@link sandboxCaps}): isolates alive, in use or idle. Each can hold its memory limit, so this
  *   bounds sandbox memory and threads; one more gets `SandboxLimitError` `RESOURCE_EXHAUSTED` naming the limit
  *   (idle isolates are evicted first).
+ * - `maxIsolatesPerClient` ({@link sandboxCaps}): sandboxes in use at once on behalf of one owner (a client, see
+ *   `withSandboxOwner` in `policy.ts`), so one client cannot take every isolate; counted from the request (before the isolate
+ *   exists) until the sandbox is disposed; one more gets `SandboxLimitError` `RESOURCE_EXHAUSTED` naming the limit.
  * - {@link MAX_IDLE_ISOLATES}: idle isolates kept, all pools together (oldest evicted), so pools for many distinct
  *   memory limits cannot each keep their own.
  * - {@link POOLED_HEAP_MAX_BYTES}: an isolate whose heap (garbage included) is larger when it comes back is
@@ -24,7 +27,7 @@
 import { createRequire } from 'node:module';
 import type ivm from 'isolated-vm';
 import { InvalidParamsError, RemoteMediaError, SandboxLimitError } from '../errors.js';
-import { sandboxCaps, wasmMemorySplit } from './policy.js';
+import { sandboxCaps, sandboxOwner, wasmMemorySplit } from './policy.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 /** Defaults of {@link IsolatePoolOptions}. */
@@ -84,6 +87,39 @@ function loadIvm(): typeof ivm {
   return ivmModule;
 }
 
+/** Sandboxes in use (requested and not yet disposed) per owner; an owner at zero is removed. */
+const ownerCounts = new Map<string, number>();
+
+/** The owner each isolate in use was requested for. */
+const isolateOwners = new Map<ivm.Isolate, string>();
+
+/** Isolates in use on behalf of `owner` right now (requested and not yet given back). */
+export function isolatesInUseBy(owner: string): number {
+  return ownerCounts.get(owner) ?? 0;
+}
+
+function releaseOwner(owner: string | undefined): void {
+  if (owner === undefined) return;
+  const n = (ownerCounts.get(owner) ?? 0) - 1;
+  if (n > 0) ownerCounts.set(owner, n);
+  else ownerCounts.delete(owner);
+}
+
+/** Counts one more sandbox for `owner`, or refuses it over `maxIsolatesPerClient`. */
+function reserveOwner(owner: string | undefined): void {
+  if (owner === undefined) return;
+  const { maxIsolatesPerClient } = sandboxCaps();
+  const n = ownerCounts.get(owner) ?? 0;
+  if (n >= maxIsolatesPerClient) {
+    throw new SandboxLimitError(
+      'RESOURCE_EXHAUSTED',
+      `sandbox: maxIsolatesPerClient (${maxIsolatesPerClient}) isolates are in use by this client; release an object or end a stream first`,
+      { node: 'sandbox' },
+    );
+  }
+  ownerCounts.set(owner, n + 1);
+}
+
 let lastTurn: Promise<void> = Promise.resolve();
 
 /**
@@ -139,8 +175,19 @@ export class IsolatePool {
     const wasm = options.capabilities?.includes('wasm') === true;
     // Checked before anything is created: a pool too small for the split refuses 'wasm' with INVALID_PARAMS.
     const heapMb = wasm ? wasmMemorySplit(this.memoryLimitMb).heapMb : this.memoryLimitMb;
-    await creationTurn();
-    const isolate = this.take(wasm ? heapMb : undefined);
+    // The owner is read now, synchronously, before the first await: the caller's withSandboxOwner() has returned by
+    // the time the isolate is made.
+    const owner = sandboxOwner();
+    reserveOwner(owner);
+    let isolate: ivm.Isolate;
+    try {
+      await creationTurn();
+      isolate = this.take(wasm ? heapMb : undefined);
+    } catch (e) {
+      releaseOwner(owner);
+      throw e;
+    }
+    if (owner !== undefined) isolateOwners.set(isolate, owner);
     try {
       return await Sandbox.install(this, isolate, loadIvm(), options);
     } catch (e) {
@@ -152,6 +199,10 @@ export class IsolatePool {
   /** @internal Called by {@link Sandbox} when it is disposed. */
   giveBack(isolate: ivm.Isolate, healthy: boolean): void {
     this.live--;
+    if (isolateOwners.has(isolate)) {
+      releaseOwner(isolateOwners.get(isolate));
+      isolateOwners.delete(isolate);
+    }
     if (healthy && !this.closed && !wasmIsolates.has(isolate) && !isolate.isDisposed && this.maxIdle > 0 && heapBytes(isolate) <= POOLED_HEAP_MAX_BYTES) {
       if (this.idleCount() >= this.maxIdle) evictIdle(idle.findIndex((e) => e.pool === this));
       if (idle.length >= MAX_IDLE_ISOLATES) evictIdle(0);

@@ -32,6 +32,14 @@ export interface SandboxCaps {
    * (`maxIsolates × memoryLimitMb`) and threads; one more gets `SandboxLimitError` `RESOURCE_EXHAUSTED`.
    */
   readonly maxIsolates: number;
+  /**
+   * Isolates in use at once on behalf of one client (see {@link withSandboxOwner}; an executor's client is a peer IP
+   * address). Without it one client took every isolate (32 shipped objects through one Session call, or one Stream
+   * of 32 `codeNode`s) and every other client's code was refused. Beyond it `SandboxLimitError`
+   * `RESOURCE_EXHAUSTED` naming `maxIsolatesPerClient`; it also bounds the `codeNode`s one chain may run. Code run on
+   * behalf of nobody (a library user's own) is not counted.
+   */
+  readonly maxIsolatesPerClient: number;
   /** Capabilities clients may request. */
   readonly capabilities: readonly SandboxCapability[];
 }
@@ -44,6 +52,7 @@ export const DEFAULT_SANDBOX_CAPS: SandboxCaps = Object.freeze({
   timeoutMs: 60_000,
   memoryLimitMb: 4096,
   maxIsolates: 32,
+  maxIsolatesPerClient: 32,
   capabilities: Object.freeze(['console'] as SandboxCapability[]),
 });
 
@@ -71,7 +80,7 @@ export function assertUserCodeEnabled(node: string): void {
  */
 export function setSandboxCaps(next: Partial<SandboxCaps>): void {
   const merged = { ...DEFAULT_SANDBOX_CAPS, ...next };
-  for (const [field, min] of [['timeoutMs', 1], ['memoryLimitMb', 8], ['maxIsolates', 1]] as const) {
+  for (const [field, min] of [['timeoutMs', 1], ['memoryLimitMb', 8], ['maxIsolates', 1], ['maxIsolatesPerClient', 1]] as const) {
     if (!Number.isInteger(merged[field]) || merged[field] < min) throw new InvalidParamsError('sandbox', field, `must be an integer ≥ ${min}, got ${merged[field]}`);
   }
   if (merged.capabilities.includes('wasm') && merged.memoryLimitMb < WASM_MIN_MEMORY_LIMIT_MB) {
@@ -88,6 +97,29 @@ export function resetSandboxCaps(): void {
 /** The caps in force. */
 export function sandboxCaps(): SandboxCaps {
   return caps;
+}
+
+let currentOwner: string | undefined;
+
+/**
+ * Runs `fn` on behalf of `owner` (an executor passes the client's peer IP address): every sandbox requested while
+ * `fn` runs synchronously counts against that owner's {@link SandboxCaps.maxIsolatesPerClient} until it is disposed.
+ * The owner is read when the sandbox is requested (`IsolatePool.createSandbox()`), not when its isolate is made, so
+ * a `codeNode` whose sandbox is created later, asynchronously, still counts for the client whose chain asked for it.
+ */
+export function withSandboxOwner<T>(owner: string, fn: () => T): T {
+  const previous = currentOwner;
+  currentOwner = owner;
+  try {
+    return fn();
+  } finally {
+    currentOwner = previous;
+  }
+}
+
+/** The owner sandboxes requested right now are counted for ({@link withSandboxOwner}); `undefined`: nobody. */
+export function sandboxOwner(): string | undefined {
+  return currentOwner;
 }
 
 /** Smallest `memoryLimitMb` of a sandbox granted `'wasm'`: its heap (half of it) must stay ≥ isolated-vm's 8 MB. */

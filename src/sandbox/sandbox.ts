@@ -20,7 +20,7 @@
  */
 import type ivm from 'isolated-vm';
 import { RemoteMediaError, SandboxLimitError } from '../errors.js';
-import { BRIDGE_GLOBAL, BRIDGE_SOURCE } from './bridgeSource.js';
+import { BRIDGE_GLOBAL, BRIDGE_LIMITS, BRIDGE_SOURCE } from './bridgeSource.js';
 import { wasmMemorySplit, type SandboxCapability } from './policy.js';
 
 export type { SandboxCapability } from './policy.js';
@@ -31,8 +31,11 @@ export interface SandboxOptions {
   readonly timeoutMs?: number;
   /** Capabilities granted to the code (checked against the process caps by the caller). Default: none. */
   readonly capabilities?: readonly SandboxCapability[];
-  /** Where granted `console` output goes (one bounded string per argument). Default: `console.error` with a `[sandbox]` prefix. */
-  readonly consoleSink?: (level: string, args: unknown[]) => void;
+  /**
+   * Where granted `console` output goes: one line per call, already bounded and escaped inside the isolate (ASCII, no
+   * control characters; see `BRIDGE_LIMITS.maxConsole*`). Default: the host's stderr, prefixed `[sandbox <label> <level>] `.
+   */
+  readonly consoleSink?: (level: string, line: string) => void;
   /** Name used in error messages (e.g. `Counter` or `core.codeNode`). Default: `'sandbox'`. */
   readonly label?: string;
   /** @internal Slack of the host's backstop deadline over `timeoutMs`, ms (tests raise it to see isolated-vm's clock alone). Default: 25. */
@@ -70,6 +73,17 @@ type Envelope = { ok: true; value: unknown } | { ok: false; error: { name: strin
 
 const CALL_OPTIONS = { arguments: { copy: true }, result: { copy: true, promise: true } } as const;
 
+/** A label or level as it may appear in a console prefix (a shipped object's label is client text). */
+function safeLabel(label: string): string {
+  return label.replace(/[^\w.-]/g, '_').slice(0, 64);
+}
+
+/** Defence in depth: the bridge already escaped them, but nothing that reaches the host's stderr may break a line. */
+function stripControls(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+}
+
 /** The host's deadline fired (the isolate is disposed by then). */
 class HostDeadline extends Error {}
 
@@ -87,6 +101,7 @@ export class Sandbox {
   private readonly timeoutMs: number;
   private readonly deadlineMs: number;
   private readonly label: string;
+  private readonly wasmBudgetBytes: number;
 
   /** @internal Use `IsolatePool.createSandbox()`. */
   constructor(
@@ -99,6 +114,7 @@ export class Sandbox {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_SANDBOX_TIMEOUT_MS;
     this.deadlineMs = this.timeoutMs + (options.hostDeadlineGraceMs ?? HOST_DEADLINE_GRACE_MS);
     this.label = options.label ?? 'sandbox';
+    this.wasmBudgetBytes = options.capabilities?.includes('wasm') === true ? wasmMemorySplit(pool.memoryLimitMb).wasmBudgetMb * 2 ** 20 : 0;
   }
 
   /** @internal Installs the bridge (and granted capabilities) before any user code runs. */
@@ -106,9 +122,14 @@ export class Sandbox {
     const context = await isolate.createContext();
     try {
       if (options.capabilities?.includes('console')) {
-        const sink = options.consoleSink ?? ((level: string, args: unknown[]) => console.error(`[sandbox ${level}]`, ...args));
-        // `ignored`: the isolate does not wait for the host's event loop; the bridge sends bounded strings only.
-        const log = new ivmModule.Callback((level: string, args: unknown[]) => sink(String(level), Array.isArray(args) ? args : []), { ignored: true });
+        const prefix = `[sandbox ${safeLabel(options.label ?? 'sandbox')}`;
+        const sink = options.consoleSink ?? ((level: string, line: string) => process.stderr.write(`${prefix} ${level}] ${line}\n`));
+        // `ignored`: the isolate does not wait for the host's event loop. The bridge sends one bounded, escaped line per
+        // call and at most BRIDGE_LIMITS.maxConsoleBytes per sandbox, so what queues here is bounded too.
+        const log = new ivmModule.Callback(
+          (level: unknown, line: unknown) => sink(safeLabel(String(level)), typeof line === 'string' ? stripControls(line.slice(0, BRIDGE_LIMITS.maxConsoleLineBytes + 256)) : ''),
+          { ignored: true },
+        );
         await context.global.set('__rmLog', log);
       }
       if (options.capabilities?.includes('wasm')) {
@@ -240,10 +261,39 @@ export class Sandbox {
       clearTimeout(timer);
       this.inFlight--;
     }
+    // isolated-vm checks the memory limit only when V8 collects garbage: a flattened string or a buffer allocated in one
+    // piece can hold ~2× the limit until then, and be kept across calls. Checked after every call (~µs, see bench).
+    this.checkMemory();
     if (envelope.ok) return envelope.value;
     const { name: errorName, message, stack } = envelope.error;
     const prefix = errorName !== '' && errorName !== 'Error' ? `${errorName}: ` : '';
     return Promise.reject(new RemoteMediaError('NODE_FAILED', `${this.label}: ${prefix}${message}`, { node: this.label, remoteStack: stack || undefined }));
+  }
+
+  /**
+   * Disposes the isolate when its heap (used bytes, garbage not yet collected included, plus external memory such as
+   * array buffers) is over its limit, the way isolated-vm's own check after a GC counts it: against V8's
+   * `heap_size_limit` (the memory limit plus the young generation), plus the WebAssembly budget of a `'wasm'` sandbox.
+   */
+  private checkMemory(): void {
+    if (this.isolate.isDisposed) return;
+    let used: number;
+    let limit: number;
+    try {
+      const heap = this.isolate.getHeapStatisticsSync();
+      used = heap.used_heap_size + heap.externally_allocated_size;
+      limit = heap.heap_size_limit + this.wasmBudgetBytes;
+    } catch {
+      return;
+    }
+    if (used <= limit) return;
+    this.broken = true;
+    this.isolate.dispose();
+    throw new SandboxLimitError(
+      'RESOURCE_EXHAUSTED',
+      `${this.label}: sandbox exceeded its memory limit (${this.pool.memoryLimitMb} MB; ${Math.round(used / 2 ** 20)} MB in use after the call); the isolate was disposed`,
+      { node: this.label },
+    );
   }
 
   private checkUsable(): void {

@@ -411,6 +411,33 @@ describe('sandbox abuse (issue #11)', () => {
         expect(after.rssBytes - before.rssBytes, 'RSS growth after 12 streams with distinct memory limits').toBeLessThan(100 * MB);
       }));
 
+    it('a console flood (10 calls × 20 000 arguments × 4 KB) is bounded inside the isolate: the call is quick, the executor keeps answering', () =>
+      attack(async () => {
+        // Before the fix: probe max 5 s, 328 MB to stderr, RSS +400 MB. Now ≤ maxConsoleBytes (64 KiB) per sandbox.
+        const flood = codeNode(
+          (x: number) => {
+            const a = new Array<string>(20_000).fill('A'.repeat(4096));
+            // eslint-disable-next-line no-console -- the attack: console.log runs inside the sandbox
+            for (let j = 0; j < 10; j++) console.log(...a);
+            return x;
+          },
+          { capabilities: ['console'] },
+        );
+        const start = performance.now();
+        expect(await lastValueFrom(of(1).pipe(remote({ address }, flood)))).toBe(1);
+        expect(performance.now() - start).toBeLessThan(1000);
+      }));
+
+    it('many: true returning 50 000 items fails RESOURCE_EXHAUSTED naming maxOutputsPerItem; 1024 pass', () =>
+      attack(async () => {
+        const fan = (): ReturnType<typeof codeNode> => codeNode((k: number) => new Array<number>(k).fill(0), { many: true, maxOutputsPerItem: 1024 });
+        expect(await lastValueFrom(of(1024).pipe(remote({ address }, fan()), toArray()))).toHaveLength(1024);
+        const error = await lastValueFrom(of(50_000).pipe(remote({ address }, fan()))).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SandboxLimitError);
+        expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+        expect((error as Error).message).toContain('maxOutputsPerItem (1024)');
+      }));
+
     it(`maxIsolates: ${MAX_ISOLATES} sandboxes at once run, one more is RESOURCE_EXHAUSTED naming the limit`, () =>
       attack(async () => {
         const held: Array<{ source: Subject<number>; out: Promise<unknown> }> = [];
@@ -433,6 +460,78 @@ describe('sandbox abuse (issue #11)', () => {
         for (const r of results) expect(r).toEqual([1]);
       }));
   });
+});
+
+describe('sandbox abuse: maxIsolatesPerClient, and memory checked after every call (issue #11)', () => {
+  const PER_CLIENT = 3;
+  let target: AbuseTarget;
+  let address: string;
+  beforeAll(async () => {
+    // A longer time limit than above: flattening a 128 MB string takes ~150–300 ms.
+    target = await startAbuseTarget(['--sandbox-timeout-ms', '3000', '--sandbox-memory-limit-mb', String(CAP_MB), '--max-isolates', String(MAX_ISOLATES), '--max-isolates-per-client', String(PER_CLIENT)]);
+    address = target.address;
+    expect(await lastValueFrom(of(1).pipe(remote({ address }, codeNode((x: number) => x + 1))))).toBe(2);
+  }, 30_000);
+  afterAll(() => target.close());
+
+  const attack = async (run: () => Promise<void>): Promise<void> => {
+    target.startProbing();
+    try {
+      await run();
+    } finally {
+      const probe = await target.stopProbing();
+      await target.assertHealthy({ rssBoundBytes: RSS_BOUND, probe });
+    }
+  };
+  const inc = (): ReturnType<typeof codeNode> => codeNode((x: number) => x + 1);
+
+  it(`a chain of ${PER_CLIENT} codeNodes runs; ${PER_CLIENT + 1} is RESOURCE_EXHAUSTED naming maxIsolatesPerClient while isolates remain (maxIsolates ${MAX_ISOLATES})`, () =>
+    attack(async () => {
+      expect(await lastValueFrom(of(0).pipe(remote({ address }, ...Array.from({ length: PER_CLIENT }, inc))))).toBe(PER_CLIENT);
+      const error = await lastValueFrom(of(0).pipe(remote({ address }, ...Array.from({ length: PER_CLIENT + 1 }, inc)))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SandboxLimitError);
+      expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+      expect((error as Error).message).toContain(`maxIsolatesPerClient (${PER_CLIENT})`);
+      expect((await target.status()).liveIsolates).toBeLessThan(MAX_ISOLATES);
+    }));
+
+  it('a flattened string 4× the memory limit, kept across items, is RESOURCE_EXHAUSTED after the call that made it (isolated-vm checks only at GC)', () =>
+    attack(async () => {
+      // Before the fix: item 0 kept 128 MB in a 64 MB isolate (RSS +130 MB) and returned normally.
+      const keep = codeNode((x: number) => {
+        const s = String.fromCharCode(0x100 + x).repeat(2 ** 26) + 'z';
+        s.indexOf('z');
+        const g = globalThis as unknown as { keep?: string[] };
+        (g.keep ??= []).push(s);
+        return g.keep.length;
+      });
+      const error = await lastValueFrom(of(0, 1).pipe(remote({ address }, keep), toArray())).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SandboxLimitError);
+      expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+      expect((error as Error).message).toMatch(new RegExp(`memory limit \\(${CAP_MB} MB`));
+    }));
+
+  it(`${PER_CLIENT} shipped objects are created, one more is refused naming maxIsolatesPerClient; releasing one makes room`, () =>
+    attack(async () => {
+      const client: RemoteClient = await connect({ address });
+      try {
+        const held = [];
+        for (let i = 0; i < PER_CLIENT; i++) held.push(await client.createProxy(Hostile));
+        const refused = await client.createProxy(Hostile).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(RemoteMediaError);
+        expect(refused).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+        expect((refused as Error).message).toContain(`maxIsolatesPerClient (${PER_CLIENT})`);
+        const status = await target.status();
+        expect(status.liveIsolates).toBeLessThan(MAX_ISOLATES);
+        // The same client's streams are counted with its objects.
+        const stream = await lastValueFrom(of(0).pipe(remote({ address }, inc()))).catch((e: unknown) => e);
+        expect((stream as Error).message).toContain('maxIsolatesPerClient');
+        await client.release(held[0]!);
+        expect(await (await client.createProxy(Hostile) as unknown as Record<string, () => Promise<unknown>>)['ok']!()).toBe('ok');
+      } finally {
+        await client.close();
+      }
+    }));
 });
 
 describe("sandbox abuse: an executor that allows 'wasm' (issue #11)", () => {

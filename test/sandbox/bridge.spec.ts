@@ -358,16 +358,59 @@ describe('sandbox bridge: resources', () => {
     expect(await s.call('small', [])).toEqual({ value: 1001 });
   });
 
-  it('console is bounded: line length and line count', async () => {
-    const lines: unknown[][] = [];
-    const sandbox = await pool.createSandbox({ timeoutMs: 1000, capabilities: ['console'], consoleSink: (_l, args) => lines.push(args) });
+  /** A sandbox granted console whose class has method `f` with `body`; returns the lines its sink received. */
+  async function consoleLines(body: string): Promise<{ lines: string[]; ms: number }> {
+    const lines: string[] = [];
+    const sandbox = await pool.createSandbox({ timeoutMs: 1000, capabilities: ['console'], consoleSink: (_l, line) => lines.push(line) });
     open.push(sandbox);
-    await sandbox.load("var __rmModule = { default: class { f() { console.log('y'.repeat(100000), { get a() { return 1; } }); for (let i = 0; i < 5000; i++) console.log(i); } } };");
+    await sandbox.load(`var __rmModule = { default: class { f() { ${body} } } };`);
     await sandbox.create('', []);
+    const start = performance.now();
     await sandbox.call('f', []);
+    const ms = performance.now() - start;
     await new Promise((r) => setTimeout(r, 50));
-    expect(lines.length).toBe(BRIDGE_LIMITS.maxConsoleLines);
-    expect(String(lines[0]![0]).length).toBeLessThanOrEqual(BRIDGE_LIMITS.maxMessageChars + 1);
-    expect(lines[0]![1]).toBe('{"a":1}');
+    return { lines, ms };
+  }
+
+  it('console is bounded: maxConsoleLines lines, then one note and nothing more', async () => {
+    const { lines } = await consoleLines('for (let i = 0; i < 5000; i++) console.log(i);');
+    expect(lines.length).toBe(BRIDGE_LIMITS.maxConsoleLines + 1);
+    expect(lines[BRIDGE_LIMITS.maxConsoleLines - 1]).toBe(String(BRIDGE_LIMITS.maxConsoleLines - 1));
+    expect(lines.at(-1)).toMatch(/console output truncated.*maxConsoleLines/);
+  });
+
+  it('console: maxConsoleArgs arguments per line are kept, the N+1st is summarised (20 000 args × 4 KB once took 5 s and 328 MB of stderr)', async () => {
+    const N = BRIDGE_LIMITS.maxConsoleArgs;
+    const { lines } = await consoleLines(`console.log(...Array.from({ length: ${N} }, (_, i) => 'a' + i)); console.log(...Array.from({ length: ${N + 1} }, (_, i) => 'b' + i));`);
+    expect(lines[0]).toBe(Array.from({ length: N }, (_, i) => 'a' + i).join(' '));
+    expect(lines[1]).toBe(`${Array.from({ length: N }, (_, i) => 'b' + i).join(' ')} ...(1 more arguments)`);
+    const flood = await consoleLines("const s = 'A'.repeat(4096); const a = new Array(20000).fill(s); for (let j = 0; j < 10; j++) console.log(...a);");
+    expect(flood.ms).toBeLessThan(500);
+    expect(flood.lines.length).toBeLessThanOrEqual(Math.ceil(BRIDGE_LIMITS.maxConsoleBytes / BRIDGE_LIMITS.maxConsoleLineBytes) + 1);
+    for (const line of flood.lines) expect(line.length).toBeLessThanOrEqual(BRIDGE_LIMITS.maxConsoleLineBytes + 200);
+  });
+
+  it('console: a line is cut at maxConsoleLineBytes (N kept whole, N+1 cut)', async () => {
+    const N = BRIDGE_LIMITS.maxConsoleLineBytes;
+    const { lines } = await consoleLines(`console.log('x'.repeat(${N - 2}), 'y'); console.log('x'.repeat(${N - 2}), 'yz');`);
+    expect(lines[0]).toBe(`${'x'.repeat(N - 2)} y`);
+    expect(lines[0]!.length).toBe(N);
+    expect(lines[1]).toBe(`${'x'.repeat(N - 2)} y`);
+  });
+
+  it('console: maxConsoleBytes per sandbox (N bytes pass, the next byte gets one truncation note, then nothing)', async () => {
+    const per = BRIDGE_LIMITS.maxConsoleLineBytes;
+    const count = BRIDGE_LIMITS.maxConsoleBytes / per;
+    const { lines } = await consoleLines(`for (let i = 0; i < ${count}; i++) console.log('z'.repeat(${per})); console.log('!'); console.log('never');`);
+    expect(lines.length).toBe(count + 1);
+    expect(lines.slice(0, count).join('').length).toBe(BRIDGE_LIMITS.maxConsoleBytes);
+    expect(lines.at(-1)).toMatch(/console output truncated.*maxConsoleBytes/);
+  });
+
+  it('console: newlines, ESC and other control or non-ASCII characters are escaped, so one call is one line (no forged log lines)', async () => {
+    const { lines } = await consoleLines(String.raw`console.log('hi\n{"level":60,"msg":"forged"}\r\x1b[2J\u2028é\\', { get a() { return 1; } });`);
+    expect(lines).toEqual([String.raw`hi\n{"level":60,"msg":"forged"}\r\u001b[2J\u2028\u00e9\\ {"a":1}`]);
+    // eslint-disable-next-line no-control-regex
+    expect(lines[0]).not.toMatch(/[\x00-\x1f\x7f-\uffff]/);
   });
 });

@@ -5,7 +5,7 @@ import { InvalidParamsError, RemoteMediaError, SandboxLimitError } from '../../.
 import { fromAsyncIterable } from '../../../src/flow/pullable.js';
 import { audioFrame } from '../../../src/media/audioFrame.js';
 import { fromSpec, type NodeOperator } from '../../../src/node.js';
-import { codeNode } from '../../../src/operators/core/codeNode.js';
+import { codeNode, MAX_OUTPUTS_PER_ITEM } from '../../../src/operators/core/codeNode.js';
 import { liveIsolates } from '../../../src/sandbox/isolatePool.js';
 import { packageModule } from '../../../src/sandbox/packageCode.js';
 import { resetSandboxCaps, setSandboxCaps, setUserCodeEnabled } from '../../../src/sandbox/policy.js';
@@ -57,6 +57,24 @@ describe('codeNode node', () => {
 
   it('many: true emits every item of the returned arrays', async () => {
     expect(await all(from(['x y', 'z']).pipe(codeNode((s: string) => s.split(' '), { many: true })))).toEqual(['x', 'y', 'z']);
+  });
+
+  it('many: true: maxOutputsPerItem items per call pass, N+1 fail RESOURCE_EXHAUSTED naming it (issue #11: Array(1e6) held the event loop 1.6 s)', async () => {
+    expect(await all(from([3]).pipe(codeNode((n: number) => Array.from({ length: n }, (_, i) => i), { many: true, maxOutputsPerItem: 3 })))).toEqual([0, 1, 2]);
+    const over = await errorOf([4], codeNode((n: number) => Array.from({ length: n }, (_, i) => i), { many: true, maxOutputsPerItem: 3 }));
+    expect(over).toBeInstanceOf(SandboxLimitError);
+    expect(over.code).toBe('RESOURCE_EXHAUSTED');
+    expect(over.message).toContain('maxOutputsPerItem (3)');
+    // The default is also the maximum: 1024 pass, 1025 fail; flush() is bounded the same way; a client cannot ask for more.
+    expect(await all(from([MAX_OUTPUTS_PER_ITEM]).pipe(codeNode((n: number) => new Array(n).fill(1), { many: true })))).toHaveLength(MAX_OUTPUTS_PER_ITEM);
+    const start = performance.now();
+    const huge = await errorOf([1_000_000], codeNode((n: number) => new Array(n).fill(0), { many: true, timeoutMs: 5000 }));
+    expect(huge.message).toContain(`maxOutputsPerItem (${MAX_OUTPUTS_PER_ITEM})`);
+    expect(performance.now() - start).toBeLessThan(3000);
+    expect((await errorOf([1], codeNode({ code: 'var __rmModule = { process: function () {}, flush: function () { return new Array(1025).fill(0); } };' }, { many: true }))).message).toContain(
+      'flush() returned 1025 items',
+    );
+    expect(() => codeNode((x: number) => [x], { many: true, maxOutputsPerItem: MAX_OUTPUTS_PER_ITEM + 1 })).toThrow(/maxOutputsPerItem/);
   });
 
   it('forwards the source error unchanged', async () => {
