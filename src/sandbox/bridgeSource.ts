@@ -44,8 +44,11 @@ export const BRIDGE_LIMITS = {
   maxDepth: 64,
   /** Objects, arrays and properties/elements in one result. */
   maxEntries: 1_000_000,
-  /** UTF-16 string bytes plus typed-array bytes in one result. */
-  maxBytes: 64 * 1024 * 1024,
+  /**
+   * UTF-16 string bytes plus typed-array bytes in one result: 16 MiB holds a 1080p RGBA frame twice over, while copying
+   * it out of the isolate stays a few milliseconds (a 64 MiB result cost the host loop 100-300 ms).
+   */
+  maxBytes: 16 * 1024 * 1024,
   /** Characters kept of an error's `message` (and of one console line). */
   maxMessageChars: 4096,
   /** Characters kept of an error's `stack`. */

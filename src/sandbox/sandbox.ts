@@ -261,6 +261,11 @@ export class Sandbox {
       clearTimeout(timer);
       this.inFlight--;
     }
+    // isolated-vm delivers completed calls in the poll phase; a caller that starts the next call at once (a codeNode
+    // working through its queue, a proxy client pipelining) would chain call after call in that phase and starve
+    // timers and other clients' I/O (measured: 100+ ms with 1 MB results). One event-loop turn per call keeps the
+    // executor answering.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // isolated-vm checks the memory limit only when V8 collects garbage: a flattened string or a buffer allocated in one
     // piece can hold ~2× the limit until then, and be kept across calls. Checked after every call (~µs, see bench).
     this.checkMemory();

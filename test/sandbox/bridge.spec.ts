@@ -261,7 +261,7 @@ describe('sandbox bridge: no user code outside the clock', () => {
 describe('sandbox bridge: bounded results and errors', () => {
   it('results over the depth, entry or byte bounds fail NODE_FAILED naming the bound; the sandbox stays usable', async () => {
     const s = await shipped(`class {
-      big() { return Array.from({ length: 5 }, () => new Uint8Array(14 * 2 ** 20)); }
+      big(n) { return [new Uint8Array(n - 1024), 'x'.repeat(512)]; }
       cycle() { const o = {}; o.self = o; return o; }
       wide() { return new Array(${BRIDGE_LIMITS.maxEntries + 1}).fill(0); }
       dag() { let o = { leaf: 1 }; for (let i = 0; i < 40; i++) o = { a: o, b: o }; return o; }
@@ -270,7 +270,8 @@ describe('sandbox bridge: bounded results and errors', () => {
     await expect(s.call('cycle', [])).rejects.toThrow(/nested deeper than 64 levels/);
     await expect(s.call('wide', [])).rejects.toThrow(/more than 1000000 entries/);
     await expect(s.call('dag', [])).rejects.toThrow(/more than 1000000 entries/);
-    await expect(s.call('big', [])).rejects.toThrow(/larger than 67108864 bytes/);
+    expect(((await s.call('big', [BRIDGE_LIMITS.maxBytes])) as { value: unknown[] }).value).toHaveLength(2);
+    await expect(s.call('big', [BRIDGE_LIMITS.maxBytes + 1])).rejects.toThrow(new RegExp(`larger than ${BRIDGE_LIMITS.maxBytes} bytes`));
     await expect(s.call('ok', [])).resolves.toEqual({ value: 'ok' });
   });
 
