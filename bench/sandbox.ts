@@ -96,7 +96,7 @@ writeResultsSection(
   'sandbox',
   `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}; ${ITEMS} items per round, median of ${ROUNDS} rounds. \`npm run bench:sandbox\`.
 Baseline: isolated-vm called directly, one awaited \`apply()\` per item (copied argument and result, same function).
-codeNode adds: result converted to data inside the isolate under the clock, host deadline, in-order async boundary.
+codeNode adds: result converted to data inside the isolate under the clock, host deadline, memory check after the call, one event-loop turn per call (so other clients are served), in-order async boundary.
 The synchronous \`applySync()\` column is the path codeNode used before issue #11 (it held the event loop for each call).
 
 | payload | raw isolated-vm apply() µs/item | codeNode µs/item | ratio | raw applySync() µs/item |
