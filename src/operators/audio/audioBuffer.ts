@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from 'zod';
+import { InvalidInputError } from '../../errors.js';
 import { coreOperator, type Emit, type NodeCore } from '../../internal/coreOperator.js';
 import { checkAudioFrame, frameCount, MICROS_PER_SECOND, type AudioFrame } from '../../media/audioFrame.js';
 import { defineNode } from '../../node.js';
@@ -13,6 +14,11 @@ const NODE = 'audio.audioBuffer';
 const DEFAULT_BLOCK_FRAMES = 1024;
 /** Largest block: 2^22 frames per channel (~87 s at 48 kHz); bounds the block preallocated per subscription. */
 const MAX_BLOCK_FRAMES = 4_194_304;
+/**
+ * Largest block in floats over all channels (64 MiB): `samples` × `channels` is the preallocation, and a crafted
+ * 256-channel frame against the largest `samples` would otherwise ask for 4 GiB from one small item.
+ */
+const MAX_BLOCK_FLOATS = 16_777_216;
 
 const AudioBufferParamsSchema = z
   .object({
@@ -62,6 +68,9 @@ function createAudioBufferCore(blockFrames: number): NodeCore<AudioFrame, AudioF
       let offset = 0;
       while (offset < frames) {
         if (filled === 0) {
+          if (block === null && blockFrames * channels > MAX_BLOCK_FLOATS) {
+            throw new InvalidInputError(NODE, 'channels', `${channels} channels × ${blockFrames} samples exceed the largest block (${MAX_BLOCK_FLOATS} floats); lower samples or mix down first`);
+          }
           block ??= new Float32Array(blockFrames * channels);
           blockPts = frame.pts + (offset * MICROS_PER_SECOND) / sampleRate;
         }

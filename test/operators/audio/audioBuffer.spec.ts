@@ -103,6 +103,14 @@ describe('audioBuffer node', () => {
     expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'samples', node: 'audio.audioBuffer' });
   });
 
+  it('issue #11: a block of samples × channels over 2^24 floats is refused before it is allocated (N ok, N+1 refused)', async () => {
+    const frame = (channels: number): AudioFrame => ({ samples: new Float32Array(channels), sampleRate: 16000, channels, pts: 0 });
+    // 2^22 frames × 4 channels = 2^24 floats: allocated (64 MiB), flushed on complete as a one-frame remainder.
+    expect((await run([frame(4)], 4_194_304))[0]!.samples).toHaveLength(4);
+    const error: unknown = await run([frame(5)], 4_194_304).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'channels', node: 'audio.audioBuffer', message: expect.stringContaining('exceed the largest block (16777216 floats)') });
+  });
+
   it('copies linearly: 100 000 one-frame inputs into one block stay fast', async () => {
     const frames = Array.from({ length: 100_000 }, (_, i) => ramp(1, i, i * 62.5));
     const started = performance.now();
