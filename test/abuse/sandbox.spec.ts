@@ -167,15 +167,7 @@ describe('sandbox abuse (issue #11)', () => {
   }, 30_000);
   afterAll(() => target.close());
 
-  const attack = async (run: () => Promise<void>): Promise<void> => {
-    target.startProbing();
-    try {
-      await run();
-    } finally {
-      const probe = await target.stopProbing();
-      await target.assertHealthy({ rssBoundBytes: RSS_BOUND, probe });
-    }
-  };
+  const attack = (run: () => Promise<void>): Promise<void> => target.attack(run, { rssBoundBytes: RSS_BOUND });
 
   /** Runs item 0 (which returns at once: the sandbox is up), then item 1 (the attack); returns the stream's error and how long item 1 took to fail. */
   async function runaway(node: ReturnType<typeof codeNode>): Promise<{ error: unknown; ms: number }> {
@@ -474,15 +466,7 @@ describe('sandbox abuse: maxIsolatesPerClient, and memory checked after every ca
   }, 30_000);
   afterAll(() => target.close());
 
-  const attack = async (run: () => Promise<void>): Promise<void> => {
-    target.startProbing();
-    try {
-      await run();
-    } finally {
-      const probe = await target.stopProbing();
-      await target.assertHealthy({ rssBoundBytes: RSS_BOUND, probe });
-    }
-  };
+  const attack = (run: () => Promise<void>): Promise<void> => target.attack(run, { rssBoundBytes: RSS_BOUND });
   const inc = (): ReturnType<typeof codeNode> => codeNode((x: number) => x + 1);
 
   it(`a chain of ${PER_CLIENT} codeNodes runs; ${PER_CLIENT + 1} is RESOURCE_EXHAUSTED naming maxIsolatesPerClient while isolates remain (maxIsolates ${MAX_ISOLATES})`, () =>

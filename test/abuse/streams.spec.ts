@@ -24,12 +24,7 @@ describe('Stream call abuse (issue #11)', () => {
   }, 30_000);
   afterAll(() => target.close());
 
-  const attack = async (run: () => Promise<void>, probed = true): Promise<void> => {
-    target.startProbing();
-    await run();
-    const probe = await target.stopProbing();
-    await target.assertHealthy({ rssBoundBytes: RSS_BOUND, ...(probed && { probe }) });
-  };
+  const attack = (run: () => Promise<void>, probed = true): Promise<void> => target.attack(run, { rssBoundBytes: RSS_BOUND, probed });
 
   it('a 35-byte AudioFrame item declaring 4 GiB of metadata: INVALID_ARGUMENT, no allocation', () =>
     attack(async () => {

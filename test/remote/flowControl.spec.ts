@@ -2,7 +2,7 @@
  * Flow control both ways (issue 11 §4): the executor stops granting credit while its client does not read, and
  * `remote()` is a pullable source for the boundary downstream of it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { interval, lastValueFrom, map, take, toArray } from 'rxjs';
 import { flowStats } from '../../src/flow/flowQueue.js';
 import { mapAsync } from '../../src/flow/mapAsync.js';
@@ -11,7 +11,7 @@ import { passThrough } from '../../src/operators/core/passThrough.js';
 import { encodePayload } from '../../src/remote/codec.js';
 import type { StreamMessage } from '../../src/remote/gen/remotemedia.js';
 import { remote, type ExecutorStatus } from '../../src/remote/index.js';
-import { inProcessExecutor, type TestExecutor } from './helpers/executors.js';
+import { useTestExecutor, type TestExecutor } from './helpers/executors.js';
 import { nonReadingCall } from './helpers/nonReadingClient.js';
 import { open } from './helpers/rawClient.js';
 import { fanOut } from './helpers/testNodes.js';
@@ -46,14 +46,10 @@ const FAN_OUT = 8;
 const inflate = { type: 'test.inflate', params: { count: FAN_OUT, bytes: 256 * 1024 } };
 
 describe('write backpressure on the executor', () => {
-  let executor: TestExecutor | undefined;
-  afterEach(async () => {
-    await executor?.close();
-    executor = undefined;
-  });
+  const executors = useTestExecutor();
 
   it('a client that does not read gets no more credit; writeStalls counts the stall, inFlight shows the held items; reading resumes', async () => {
-    executor = await inProcessExecutor();
+    const executor = await executors.start();
     const window = 4;
     const client = nonReadingCall(executor.address);
     try {
@@ -82,7 +78,7 @@ describe('write backpressure on the executor', () => {
   });
 
   it('a non-reading client that sends beyond its credits is failed (RESOURCE_EXHAUSTED), not buffered without bound', async () => {
-    executor = await inProcessExecutor({ idleTimeoutMs: 1000 });
+    const executor = await executors.start({ idleTimeoutMs: 1000 });
     const window = 4;
     const client = nonReadingCall(executor.address);
     try {
@@ -102,7 +98,7 @@ describe('write backpressure on the executor', () => {
   });
 
   it('idleTimeoutMs closes a stream whose client never reads (queued writes are not activity) and frees its slot', async () => {
-    executor = await inProcessExecutor({ idleTimeoutMs: 400 });
+    const executor = await executors.start({ idleTimeoutMs: 400 });
     const client = nonReadingCall(executor.address);
     try {
       const start = performance.now();
@@ -118,7 +114,7 @@ describe('write backpressure on the executor', () => {
   });
 
   it('a reading client keeps its stream alive past idleTimeoutMs while outputs flow', async () => {
-    executor = await inProcessExecutor({ idleTimeoutMs: 300 });
+    const executor = await executors.start({ idleTimeoutMs: 300 });
     const out = await lastValueFrom(interval(50).pipe(take(12), remote<number, number>({ address: executor.address, window: 2 }, passThrough()), toArray()));
     expect(out).toEqual([...Array(12).keys()]);
     expect((await executor.status()).failedStreams).toBe(0);
@@ -126,11 +122,7 @@ describe('write backpressure on the executor', () => {
 });
 
 describe('remote() is a pullable source for the boundary after it', () => {
-  let executor: TestExecutor | undefined;
-  afterEach(async () => {
-    await executor?.close();
-    executor = undefined;
-  });
+  const executors = useTestExecutor();
 
   async function* counting(n: number, tally: { produced: number; consumed: number; peakGap: number }): AsyncGenerator<number> {
     for (let i = 0; i < n; i++) {
@@ -141,7 +133,7 @@ describe('remote() is a pullable source for the boundary after it', () => {
   }
 
   it("a mapAsync with 'block' after remote() is lossless with 10× more items than the window, in flight ≤ window", async () => {
-    executor = await inProcessExecutor();
+    const executor = await executors.start();
     const window = 4;
     const size = 2;
     const label = 'flowControl.spec:after-remote';
@@ -164,7 +156,7 @@ describe('remote() is a pullable source for the boundary after it', () => {
   });
 
   it('with a fan-out chain the downstream overshoot stays within window × fan-out', async () => {
-    executor = await inProcessExecutor();
+    const executor = await executors.start();
     const window = 2;
     const label = 'flowControl.spec:fan-out';
     const out = await lastValueFrom(
@@ -180,7 +172,7 @@ describe('remote() is a pullable source for the boundary after it', () => {
   });
 
   it("a push source before remote() meets remote()'s own overflow policy, never the downstream boundary's", async () => {
-    executor = await inProcessExecutor();
+    const executor = await executors.start();
     const downstream = 'flowControl.spec:push';
     const out = await lastValueFrom(
       interval(1).pipe(

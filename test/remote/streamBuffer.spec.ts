@@ -3,7 +3,7 @@
  * outside the payload limits fails the stream with a fixed message; encoding failures never leak library text;
  * `maxStreamBufferBytes` bounds the encoded outputs a non-reading client leaves in the executor.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { status as Status } from '@grpc/grpc-js';
 import { z } from 'zod';
 import { coreOperator } from '../../src/internal/coreOperator.js';
@@ -11,7 +11,7 @@ import { defineNode, hasNode } from '../../src/node.js';
 import { decodePayload, encodePayload, MAX_PAYLOAD_ENTRIES } from '../../src/remote/codec.js';
 import type { StreamMessage } from '../../src/remote/gen/remotemedia.js';
 import type { ExecutorStatus } from '../../src/remote/index.js';
-import { inProcessExecutor, type TestExecutor } from './helpers/executors.js';
+import { useTestExecutor, type TestExecutor } from './helpers/executors.js';
 import { nonReadingCall } from './helpers/nonReadingClient.js';
 import { data, open, rawStream } from './helpers/rawClient.js';
 import { EventEmitter } from 'node:events';
@@ -116,16 +116,12 @@ async function until(executor: TestExecutor, check: (s: ExecutorStatus) => boole
 }
 
 describe('output items and stream byte budgets', () => {
-  let executor: TestExecutor | undefined;
-  afterEach(async () => {
-    await executor?.close();
-    executor = undefined;
-  });
+  const executors = useTestExecutor();
 
   it('maxMessageBytes bounds output items too: an encoding of N bytes is sent, N+1 fails RESOURCE_EXHAUSTED naming it', async () => {
     const bytes = 100_000;
     const limit = encodePayload(new Uint8Array(bytes)).length;
-    executor = await inProcessExecutor({ maxMessageBytes: limit });
+    const executor = await executors.start({ maxMessageBytes: limit });
     const ok = await rawStream(executor.address, [open([{ type: 'test.inflate', params: { count: 1, bytes } }], 1), item(0)]);
     expect(ok.status.code).toBe(Status.OK);
     expect((decodePayload(ok.messages.find((m) => m.data)!.data!.payload) as Uint8Array).length).toBe(bytes);
@@ -136,7 +132,7 @@ describe('output items and stream byte budgets', () => {
   });
 
   it('an output that cannot be encoded fails INVALID_ARGUMENT with fixed text naming item and node, no library text or path', async () => {
-    executor = await inProcessExecutor();
+    const executor = await executors.start();
     const fn = await rawStream(executor.address, [open([{ type: 'test.emitBad', params: { kind: 'function' } }], 1), item(0)]);
     expect(fn.status.code).toBe(Status.INVALID_ARGUMENT);
     expect(fn.status.details).toBe('output item 0 of node test.emitBad cannot be encoded: a function cannot be sent to an executor');
@@ -146,7 +142,7 @@ describe('output items and stream byte budgets', () => {
   });
 
   it(`maps of more than 65 535 keys encode (variableMapSize); outputs over MAX_PAYLOAD_ENTRIES (${MAX_PAYLOAD_ENTRIES}) fail naming it, N passes`, async () => {
-    executor = await inProcessExecutor();
+    const executor = await executors.start();
     const ok = await rawStream(executor.address, [open([{ type: 'test.bigMap' }], 1), item(0, MAX_PAYLOAD_ENTRIES)]);
     expect(ok.status.code).toBe(Status.OK);
     expect(Object.keys(decodePayload(ok.messages.find((m) => m.data)!.data!.payload) as object)).toHaveLength(MAX_PAYLOAD_ENTRIES);
@@ -162,7 +158,7 @@ describe('output items and stream byte budgets', () => {
   it('maxStreamBufferBytes: a non-reading client stops the chain (no input pushed, no credit) near the budget; reading resumes, lossless', async () => {
     const OUT = 256 * 1024;
     const budget = 4 * OUT;
-    executor = await inProcessExecutor({ maxStreamBufferBytes: budget, idleTimeoutMs: 10_000 });
+    const executor = await executors.start({ maxStreamBufferBytes: budget, idleTimeoutMs: 10_000 });
     const window = 64;
     const client = nonReadingCall(executor.address);
     try {

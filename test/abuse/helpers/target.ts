@@ -28,6 +28,11 @@ export interface AbuseTarget {
    * live counters back to zero (streams, in flight, sessions, objects, session calls; pooled isolates ≤ `idleIsolates`).
    */
   assertHealthy(options: { rssBoundBytes: number; idleIsolates?: number; probe?: { maxMs: number; failures: number } }): Promise<ExecutorStatus>;
+  /**
+   * Runs one attack while probing, then {@link assertHealthy} with `rssBoundBytes` (the probe bound checked unless
+   * `probed` is false: for a case whose own legitimate work is known to take longer, said where it is used).
+   */
+  attack(run: () => Promise<void>, options: { rssBoundBytes: number; probed?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,6 +67,15 @@ export async function startAbuseTarget(flags: string[] = []): Promise<AbuseTarge
       );
       expect(settled.rssBytes, `executor RSS ${(settled.rssBytes / 2 ** 20).toFixed(0)} MB`).toBeLessThan(rssBoundBytes);
       return settled;
+    },
+    async attack(run, { rssBoundBytes, probed = true }) {
+      prober.start();
+      try {
+        await run();
+      } finally {
+        const probe = await prober.stop();
+        await target.assertHealthy({ rssBoundBytes, ...(probed && { probe }) });
+      }
     },
     async close() {
       await prober.stop();

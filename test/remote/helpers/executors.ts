@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { startExecutor, type ExecutorOptions } from '../../../executor/index.js';
 import { executorStatus, type ExecutorStatus } from '../../../src/remote/index.js';
 
@@ -53,6 +54,25 @@ export async function childExecutor(flags: string[] = []): Promise<TestExecutor>
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/**
+ * One in-process executor per test, closed after each: `const executor = useTestExecutor();` then
+ * `const e = await executor.start({ maxStreams: 2 })` inside a test.
+ */
+export function useTestExecutor(): { start(options?: ExecutorOptions): Promise<TestExecutor> } {
+  let current: TestExecutor | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    async start(options = {}) {
+      await current?.close();
+      current = await inProcessExecutor(options);
+      return current;
     },
   };
 }
