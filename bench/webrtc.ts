@@ -113,7 +113,7 @@ async function runClients(url: string, peers: number, seconds: number): Promise<
 /** (b) One level: server here, clients in a child process. */
 async function peersLevel(peers: number, seconds: number): Promise<Record<string, number>> {
   const passthrough: WebRtcPipeline = (input$: Observable<AudioFrame>) => input$.pipe(map((f) => f));
-  const server = await startWebRtcServer({ port: 0, pipeline: passthrough, maxPeers: 1000, bargeIn: { enabled: false }, warn: () => undefined });
+  const server = await startWebRtcServer({ port: 0, pipeline: passthrough, maxPeers: 1000, maxPeersPerAddress: 1000, maxWebSocketsPerAddress: 2000, maxWebSockets: 2000, bargeIn: { enabled: false }, warn: () => undefined });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let sendJitterP99 = 0;
