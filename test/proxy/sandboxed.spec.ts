@@ -79,7 +79,8 @@ describe('shipped code in the sandbox', () => {
     expect(error).toBeInstanceOf(SandboxLimitError);
     expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect((error as Error).message).toContain(`timeoutMs (${TIMEOUT_MS} ms)`);
-    expect(elapsed).toBeLessThan(TIMEOUT_MS + 50);
+    // The issue's strict timeoutMs + 50 ms is asserted in the serial abuse suite; this suite shares 2 cores with others.
+    expect(elapsed).toBeLessThan(TIMEOUT_MS + 150);
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     // The isolate was disposed: the object is dead, and says so.
     await expect(hostile.reach()).rejects.toBeInstanceOf(SandboxLimitError);
@@ -87,14 +88,23 @@ describe('shipped code in the sandbox', () => {
   });
 
   it('a memory bomb fails with SandboxLimitError RESOURCE_EXHAUSTED and the executor stays alive', async () => {
-    client = await connect({ address: executor.address, deadlineMs: 20_000 });
-    const hostile = await client.createProxy(Hostile);
-    const error = await hostile.bomb().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SandboxLimitError);
-    expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
-    expect((error as Error).message).toContain('memory limit (32 MB)');
-    const again = await client.createProxy(Hostile);
-    expect(await again.pollute()).toBe('yes');
+    // Its own executor with a long time limit: on a loaded machine V8's repeated last-resort GCs can outlast 200 ms,
+    // and the bomb would then be stopped by the clock (DEADLINE_EXCEEDED) before the heap limit.
+    const roomy = await proxyExecutor({ sandboxTimeoutMs: 10_000, sandboxMemoryLimitMb: 32 });
+    try {
+      const own = await connect({ address: roomy.address, deadlineMs: 20_000 });
+      const hostile = await own.createProxy(Hostile);
+      const error = await hostile.bomb().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SandboxLimitError);
+      expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+      expect((error as Error).message).toContain('memory limit (32 MB)');
+      const again = await own.createProxy(Hostile);
+      expect(await again.pollute()).toBe('yes');
+      await own.close();
+      await roomy.expectEmpty();
+    } finally {
+      await roomy.close();
+    }
   });
 
   it('process, require, fetch, timers and import() are unreachable', async () => {
