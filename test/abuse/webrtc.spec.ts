@@ -1,8 +1,8 @@
 /**
  * The WebRTC voice server attacked the way an outsider would (issue #11): raw `ws` clients, crafted and fuzzed
- * signaling frames and SDP offers, floods, and real werift peers. Each case asserts that the server stays up (in
- * process: an unhandled error would fail the run), answers /health within PROBE_BOUND_MS while the attack runs, keeps
- * RSS under a stated bound, and that every live counter returns to zero.
+ * signaling frames and SDP offers, floods, and real werift peers, against a server in a child process. Each case
+ * asserts that the server process stays alive, answers /health within PROBE_BOUND_MS (100 ms) while the attack runs,
+ * keeps its RSS under a stated bound, and that every live counter returns to zero.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,8 @@ import { WeriftClient } from '../webrtc/helpers/weriftClient.js';
 import { startWebRtcTarget, type WebRtcTarget } from './helpers/webrtcTarget.js';
 
 const MB = 2 ** 20;
-/** RSS bound for the test process (vitest worker + werift + the server): generous, but far below a leak's growth. */
-const RSS_BOUND = 600 * MB;
+/** RSS bound for the server process (tsx + werift + the server: 140–180 MB over this file); far below a leak's growth. */
+const RSS_BOUND = 400 * MB;
 const KNOWN_TYPES = new Set(['answer', 'ice-candidate', 'error', 'close']);
 
 let target: WebRtcTarget;
@@ -188,7 +188,7 @@ describe('WebRTC abuse: hostile signaling is ordinary input', () => {
         many.send({ type: 'offer', sdp: offer });
       }
       await sleep(300);
-      expect(target.server.resources().peerSlots).toBeLessThanOrEqual(2);
+      expect((await target.resources()).peerSlots).toBeLessThanOrEqual(2);
     });
   });
 });

@@ -190,7 +190,9 @@ export async function startWebRtcServer(options: WebRtcServerOptions): Promise<W
   };
 
   const http = createServer(httpRoutes({ pageDir, health, connections }));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes });
+  // One signaling message per event-loop turn (ws defaults to every message of a TCP read in one turn): 1000 frames in
+  // one read held the loop ~100 ms, each one parsed, refused and answered with its own write, and /health waited.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes, allowSynchronousEvents: false });
 
   http.on('upgrade', (req, socket, head) => {
     if ((req.url ?? '').split('?')[0] !== '/ws' || closing) {
