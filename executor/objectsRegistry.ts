@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RemoteMediaError, SessionNotFoundError } from '../src/errors.js';
+import { KeyedCounts } from '../src/internal/keyedCounts.js';
 import { truncateText } from '../src/remote/status.js';
 import type { RemoteObject } from './objects.js';
 
@@ -141,8 +142,8 @@ export class ProxySession {
 /** All sessions of one executor, with per-executor and per-client counts. */
 export class ObjectRegistry {
   private readonly sessions = new Map<string, ProxySession>();
-  private readonly sessionsByClient = new Map<string, number>();
-  private readonly objectsByClient = new Map<string, number>();
+  private readonly sessionsByClient = new KeyedCounts<string>();
+  private readonly objectsByClient = new KeyedCounts<string>();
   private objects = 0;
   private lastObjectId = 0;
 
@@ -163,11 +164,10 @@ export class ObjectRegistry {
   /** A new session for `client`, held by the call `owner`, or RESOURCE_EXHAUSTED naming the limit. */
   open(client: string, owner: SessionOwner): ProxySession {
     if (this.sessions.size >= this.limits.maxSessions) throw exhausted(`executor is at its limit of ${this.limits.maxSessions} proxy sessions (maxSessions)`);
-    const mine = this.sessionsByClient.get(client) ?? 0;
-    if (mine >= this.limits.maxSessionsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxSessionsPerClient} proxy sessions (maxSessionsPerClient)`);
+    if (this.sessionsByClient.get(client) >= this.limits.maxSessionsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxSessionsPerClient} proxy sessions (maxSessionsPerClient)`);
     const session = new ProxySession(randomUUID(), client, this, owner);
     this.sessions.set(session.id, session);
-    this.sessionsByClient.set(client, mine + 1);
+    this.sessionsByClient.increment(client);
     this.onSessions(this.sessions.size);
     return session;
   }
@@ -192,7 +192,7 @@ export class ObjectRegistry {
   async dispose(session: ProxySession): Promise<void> {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
-    decrement(this.sessionsByClient, session.client);
+    this.sessionsByClient.decrement(session.client);
     this.onSessions(this.sessions.size);
     await session.disposeObjects();
   }
@@ -210,25 +210,18 @@ export class ObjectRegistry {
   /** @internal */
   reserveObject(client: string): void {
     if (this.objects >= this.limits.maxObjects) throw exhausted(`executor is at its limit of ${this.limits.maxObjects} proxy objects (maxObjects)`);
-    const mine = this.objectsByClient.get(client) ?? 0;
-    if (mine >= this.limits.maxObjectsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxObjectsPerClient} proxy objects (maxObjectsPerClient)`);
+    if (this.objectsByClient.get(client) >= this.limits.maxObjectsPerClient) throw exhausted(`client ${client} is at its limit of ${this.limits.maxObjectsPerClient} proxy objects (maxObjectsPerClient)`);
     this.objects++;
-    this.objectsByClient.set(client, mine + 1);
+    this.objectsByClient.increment(client);
   }
 
   /** @internal */
   freeObject(client: string): void {
     this.objects--;
-    decrement(this.objectsByClient, client);
+    this.objectsByClient.decrement(client);
   }
 }
 
 function exhausted(message: string): RemoteMediaError {
   return new RemoteMediaError('RESOURCE_EXHAUSTED', message);
-}
-
-function decrement(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 0) - 1;
-  if (n <= 0) counts.delete(key);
-  else counts.set(key, n);
 }

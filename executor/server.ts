@@ -14,6 +14,7 @@ import { pino, type Logger } from 'pino';
 import { config as rxjsConfig } from 'rxjs';
 import { preloadEngines, type EngineRequest } from '../src/engines/index.js';
 import { errorToData, RemoteMediaError, type ErrorCode } from '../src/errors.js';
+import { KeyedCounts } from '../src/internal/keyedCounts.js';
 import { listNodes } from '../src/node.js';
 import { RemoteMediaService, type GetStatusResponse, type RemoteMediaServer, type StreamMessage } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusDetails, statusForCode, type WireErrorOptions } from '../src/remote/status.js';
@@ -65,7 +66,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
   const stats = new ExecutorStats(packageVersion());
   const sessions = new Set<StreamSession>();
   /** Open Stream calls per client (peer IP), for maxStreamsPerClient. */
-  const streamsByClient = new Map<string, number>();
+  const streamsByClient = new KeyedCounts<string>();
   let streamIds = 0;
   // Stacks and paths only to callers who proved themselves (or when the operator says so): see errorStacks.
   const wire: WireErrorOptions = { stacks: opts.errorStacks === 'always' || (opts.errorStacks === 'authenticated' && opts.token !== undefined) };
@@ -104,12 +105,11 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
         return rejectStream(call, 'RESOURCE_EXHAUSTED', `executor is at its limit of ${opts.maxStreams} concurrent streams (maxStreams)`, wire);
       }
       const client = peerHost(call.getPeer());
-      const fromClient = streamsByClient.get(client) ?? 0;
-      if (fromClient >= opts.maxStreamsPerClient) {
+      if (streamsByClient.get(client) >= opts.maxStreamsPerClient) {
         stats.rejectedCalls++;
         return rejectStream(call, 'RESOURCE_EXHAUSTED', `client is at its limit of ${opts.maxStreamsPerClient} concurrent streams (maxStreamsPerClient)`, wire);
       }
-      streamsByClient.set(client, fromClient + 1);
+      streamsByClient.increment(client);
       const session = new StreamSession(call, {
         stats,
         maxWindow: opts.maxWindow,
@@ -123,10 +123,7 @@ export async function startExecutor(options: ExecutorOptions = {}): Promise<Exec
         stacks: wire.stacks ?? false,
         log: log.child({ stream: ++streamIds, peer: call.getPeer() }),
         onClosed: (s) => {
-          if (!sessions.delete(s)) return;
-          const left = (streamsByClient.get(client) ?? 1) - 1;
-          if (left > 0) streamsByClient.set(client, left);
-          else streamsByClient.delete(client);
+          if (sessions.delete(s)) streamsByClient.decrement(client);
         },
       });
       sessions.add(session);

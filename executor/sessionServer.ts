@@ -7,6 +7,7 @@
 import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../src/errors.js';
+import { KeyedCounts } from '../src/internal/keyedCounts.js';
 import type { SessionRequest, SessionResponse } from '../src/remote/gen/remotemedia.js';
 import { errorDataToWire, statusDetails, statusForCode } from '../src/remote/status.js';
 import { IsolatePool } from '../src/sandbox/isolatePool.js';
@@ -58,7 +59,7 @@ export function createProxyService(opts: ResolvedExecutorOptions, stats: Executo
   const pool = new IsolatePool({ memoryLimitMb: opts.sandboxMemoryLimitMb });
   const calls = new Set<SessionCall>();
   // Open Session calls per client (peer IP), attached or awaiting their first message: `maxSessionCallsPerClient`.
-  const callsByClient = new Map<string, number>();
+  const callsByClient = new KeyedCounts<string>();
   const stacks = opts.errorStacks === 'always' || (opts.errorStacks === 'authenticated' && opts.token !== undefined);
   const refuse = (call: SessionCall, code: ErrorCode, message: string): void => reject(call, code, message, stacks);
   let closed = false;
@@ -72,22 +73,21 @@ export function createProxyService(opts: ResolvedExecutorOptions, stats: Executo
         return refuse(call, 'RESOURCE_EXHAUSTED', `executor is at its limit of ${opts.maxSessionCalls} open Session calls (maxSessionCalls)`);
       }
       const client = peerHost(call.getPeer());
-      const mine = callsByClient.get(client) ?? 0;
-      if (mine >= opts.maxSessionCallsPerClient) {
+      if (callsByClient.get(client) >= opts.maxSessionCallsPerClient) {
         stats.rejectedCalls++;
         return refuse(call, 'RESOURCE_EXHAUSTED', `client ${client} is at its limit of ${opts.maxSessionCallsPerClient} open Session calls (maxSessionCallsPerClient)`);
       }
       // Counted from arrival until the call is over on any path: 'cancelled' fires last on every one of them
       // (after our status, a client cancel, a dropped connection); 'end' and 'error' only free the slot sooner.
       calls.add(call);
-      callsByClient.set(client, mine + 1);
+      callsByClient.increment(client);
       stats.sessionCalls++;
       let counted = true;
       const forget = (): void => {
         if (!counted) return;
         counted = false;
         calls.delete(call);
-        decrement(callsByClient, client);
+        callsByClient.decrement(client);
         stats.sessionCalls--;
       };
       call.on('end', forget);
@@ -127,10 +127,4 @@ function reject(call: SessionCall, code: ErrorCode, message: string, stacks: boo
   call.on('error', () => undefined);
   call.write({ id: 0, error: errorDataToWire(refusal(code, message), { stacks }) });
   call.emit('error', { code: statusForCode(code), details: statusDetails(message, { stacks }) });
-}
-
-function decrement(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 0) - 1;
-  if (n <= 0) counts.delete(key);
-  else counts.set(key, n);
 }

@@ -27,6 +27,7 @@
 import { createRequire } from 'node:module';
 import type ivm from 'isolated-vm';
 import { InvalidParamsError, RemoteMediaError, SandboxLimitError } from '../errors.js';
+import { KeyedCounts } from '../internal/keyedCounts.js';
 import { sandboxCaps, sandboxOwner, wasmMemorySplit } from './policy.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
@@ -87,37 +88,33 @@ function loadIvm(): typeof ivm {
   return ivmModule;
 }
 
-/** Sandboxes in use (requested and not yet disposed) per owner; an owner at zero is removed. */
-const ownerCounts = new Map<string, number>();
+/** Sandboxes in use (requested and not yet disposed) per owner. */
+const ownerCounts = new KeyedCounts<string>();
 
 /** The owner each isolate in use was requested for. */
 const isolateOwners = new Map<ivm.Isolate, string>();
 
 /** Isolates in use on behalf of `owner` right now (requested and not yet given back). */
 export function isolatesInUseBy(owner: string): number {
-  return ownerCounts.get(owner) ?? 0;
+  return ownerCounts.get(owner);
 }
 
 function releaseOwner(owner: string | undefined): void {
-  if (owner === undefined) return;
-  const n = (ownerCounts.get(owner) ?? 0) - 1;
-  if (n > 0) ownerCounts.set(owner, n);
-  else ownerCounts.delete(owner);
+  if (owner !== undefined) ownerCounts.decrement(owner);
 }
 
 /** Counts one more sandbox for `owner`, or refuses it over `maxIsolatesPerClient`. */
 function reserveOwner(owner: string | undefined): void {
   if (owner === undefined) return;
   const { maxIsolatesPerClient } = sandboxCaps();
-  const n = ownerCounts.get(owner) ?? 0;
-  if (n >= maxIsolatesPerClient) {
+  if (ownerCounts.get(owner) >= maxIsolatesPerClient) {
     throw new SandboxLimitError(
       'RESOURCE_EXHAUSTED',
       `sandbox: maxIsolatesPerClient (${maxIsolatesPerClient}) isolates are in use by this client; release an object or end a stream first`,
       { node: 'sandbox' },
     );
   }
-  ownerCounts.set(owner, n + 1);
+  ownerCounts.increment(owner);
 }
 
 let lastTurn: Promise<void> = Promise.resolve();

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { defer, finalize, share } from 'rxjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidParamsError, RemoteMediaError } from '../../errors.js';
+import { KeyedCounts } from '../../internal/keyedCounts.js';
 import { parseParams } from '../../node.js';
 import { defaultPageDir, httpRoutes } from './httpRoutes.js';
 import { liveOpusCodecs } from './opusCodec.js';
@@ -138,7 +139,7 @@ export async function startWebRtcServer(options: WebRtcServerOptions): Promise<W
   const loopbackOnly = settings.iceLoopbackOnly ?? isLoopbackAddress(settings.host);
   const pageDir = settings.pageDir ?? defaultPageDir();
   const clients = new Set<Client>();
-  const socketsPerAddress = new Map<string, number>();
+  const socketsPerAddress = new KeyedCounts<string>();
   const slots = new Map<string, Slot>();
   const closeGraces = new Map<WebSocket, () => void>();
   let nextPeer = 1;
@@ -213,13 +214,12 @@ export async function startWebRtcServer(options: WebRtcServerOptions): Promise<W
     if (clients.size >= settings.maxWebSockets) {
       return refuse(`too many signaling connections: ${settings.maxWebSockets} at most (maxWebSockets)`);
     }
-    const fromAddress = socketsPerAddress.get(address) ?? 0;
-    if (fromAddress >= settings.maxWebSocketsPerAddress) {
+    if (socketsPerAddress.get(address) >= settings.maxWebSocketsPerAddress) {
       return refuse(`too many signaling connections from this address: ${settings.maxWebSocketsPerAddress} at most (maxWebSocketsPerAddress)`);
     }
     const client: Client = { ws, address, slot: undefined, earlyCandidates: [], cancelIdle: undefined, gone: false };
     clients.add(client);
-    socketsPerAddress.set(address, fromAddress + 1);
+    socketsPerAddress.increment(address);
     startIdle(client);
     ws.on('message', (data, isBinary) => {
       if (client.gone) return;
@@ -236,9 +236,7 @@ export async function startWebRtcServer(options: WebRtcServerOptions): Promise<W
     client.cancelIdle?.();
     client.cancelIdle = undefined;
     clients.delete(client);
-    const left = (socketsPerAddress.get(client.address) ?? 1) - 1;
-    if (left > 0) socketsPerAddress.set(client.address, left);
-    else socketsPerAddress.delete(client.address);
+    socketsPerAddress.decrement(client.address);
     client.slot?.peer.close('signaling closed');
   }
 
