@@ -202,3 +202,14 @@ export function toNodeError(error: unknown, node: string): RemoteMediaError {
   const message = error instanceof Error ? error.message : String(error);
   return new RemoteMediaError('NODE_FAILED', `${node}: ${message}`, { node, cause: error });
 }
+
+// An absolute POSIX path or file URL of two or more segments (install paths, module paths in messages).
+const ABSOLUTE_PATH = /(?:file:\/\/)?(?<![\w.])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g;
+
+/**
+ * Replaces absolute filesystem paths in `text` with `<path>`: what an error may say to a caller who must not learn
+ * the install layout (the executor's unauthenticated callers, a WebRTC page).
+ */
+export function redactPaths(text: string): string {
+  return text.replace(ABSOLUTE_PATH, '<path>');
+}

@@ -5,7 +5,7 @@
  * @internal
  */
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
-import { errorFromData, RemoteMediaError, type ErrorCode, type ErrorData } from '../errors.js';
+import { errorFromData, redactPaths, RemoteMediaError, type ErrorCode, type ErrorData } from '../errors.js';
 import type { Error as WireError } from './gen/remotemedia.js';
 
 /** gRPC status an executor ends a call with, per remotemedia error code. */
@@ -71,14 +71,6 @@ export interface WireErrorOptions {
 /** Cuts `text` to `max` code units, marking the cut. */
 export function truncateText(text: string, max: number = MAX_WIRE_MESSAGE_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max - 15)}… (truncated)`;
-}
-
-// An absolute POSIX path or file URL of two or more segments (install paths, module paths in messages).
-const ABSOLUTE_PATH = /(?:file:\/\/)?(?<![\w.])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g;
-
-/** Replaces absolute filesystem paths in `text` with `<path>`. */
-export function redactPaths(text: string): string {
-  return text.replace(ABSOLUTE_PATH, '<path>');
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { ErrorCode } from '../../errors.js';
+import { redactPaths, type ErrorCode } from '../../errors.js';
 
 /** Longest SDP accepted, in UTF-16 code units. A browser's audio+data offer is ~3–6 k; this bounds parser work. */
 export const MAX_SDP_LENGTH = 32_000;
@@ -133,11 +133,10 @@ export function usableCandidate(candidate: string, loopbackOnly: boolean): boole
 export function clientErrorText(error: unknown, fallback: string): string {
   if (error instanceof TypeError || error instanceof RangeError) return fallback;
   const raw = error instanceof Error ? error.message : typeof error === 'string' ? error : fallback;
-  const text = raw
+  const text = redactPaths(
     // eslint-disable-next-line no-control-regex -- control characters are what this strips
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(/(?:file:\/\/)?(?<![\w.])\/(?:[\w.@+-]+\/)+[\w.@+-]*/g, '<path>')
-    .trim();
+    raw.replace(/[\u0000-\u001f\u007f]+/g, ' '),
+  ).trim();
   if (text === '') return fallback;
   return text.length <= MAX_CLIENT_MESSAGE_CHARS ? text : `${text.slice(0, MAX_CLIENT_MESSAGE_CHARS - 1)}…`;
 }
