@@ -11,22 +11,13 @@ import { passThrough } from '../../src/operators/core/passThrough.js';
 import { encodePayload } from '../../src/remote/codec.js';
 import type { StreamMessage } from '../../src/remote/gen/remotemedia.js';
 import { remote, type ExecutorStatus } from '../../src/remote/index.js';
-import { useTestExecutor, type TestExecutor } from './helpers/executors.js';
+import { untilStatus, useTestExecutor, type TestExecutor } from './helpers/executors.js';
 import { nonReadingCall } from './helpers/nonReadingClient.js';
 import { open } from './helpers/rawClient.js';
 import { fanOut } from './helpers/testNodes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(executor: TestExecutor, check: (s: ExecutorStatus) => boolean, withinMs = 5000): Promise<ExecutorStatus> {
-  const start = performance.now();
-  for (;;) {
-    const status = await executor.status();
-    if (check(status)) return status;
-    if (performance.now() - start > withinMs) throw new Error(`condition not met within ${withinMs} ms: ${JSON.stringify({ ...status, nodes: undefined, nodeTimings: undefined })}`);
-    await sleep(10);
-  }
-}
 
 /** The status once `inFlight` stopped changing (the transport took what it could). */
 async function settled(executor: TestExecutor): Promise<ExecutorStatus> {
@@ -55,7 +46,7 @@ describe('write backpressure on the executor', () => {
     try {
       client.write(open([inflate], window));
       for (let seq = 0; seq < window; seq++) client.write(item(seq));
-      await until(executor, (s) => s.writeStalls >= 1);
+      await untilStatus(executor, (s) => s.writeStalls >= 1);
       const stalled = await settled(executor);
       // Held: input items whose credit is withheld plus outputs gRPC has not handed to the transport: at most its
       // write buffer (16 messages) when the stall began plus the outputs of the window's items.
@@ -65,13 +56,13 @@ describe('write backpressure on the executor', () => {
 
       client.read();
       const credited = (): number => client.received.reduce((n, m) => n + (m.credit?.n ?? 0), 0);
-      await until(executor, () => credited() >= 2 * window);
+      await untilStatus(executor, () => credited() >= 2 * window);
       // Credits came back once the client read: it may send its next window.
       for (let seq = window; seq < 2 * window; seq++) client.write(item(seq));
       client.end();
       expect(await client.status).toBe(0);
       expect(client.received.filter((m) => m.data !== undefined)).toHaveLength(2 * window * FAN_OUT);
-      await until(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
+      await untilStatus(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
     } finally {
       client.close();
     }
@@ -85,7 +76,7 @@ describe('write backpressure on the executor', () => {
       client.write(open([inflate], window));
       // It assumes credit keeps coming, as it did before the executor honoured write backpressure.
       for (let seq = 0; seq < 200; seq++) client.write(item(seq));
-      const failed = await until(executor, (s) => s.failedStreams === 1);
+      const failed = await untilStatus(executor, (s) => s.failedStreams === 1);
       expect(failed.writeStalls).toBeGreaterThanOrEqual(1);
       expect(failed.inFlight).toBeLessThanOrEqual(16 + window * (1 + FAN_OUT));
       // Outputs made before the failure: those of the first window and of at most one more window credited before the
@@ -94,7 +85,7 @@ describe('write backpressure on the executor', () => {
     } finally {
       client.close();
     }
-    await until(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
+    await untilStatus(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
   });
 
   it('idleTimeoutMs closes a stream whose client never reads (queued writes are not activity) and frees its slot', async () => {
@@ -104,8 +95,8 @@ describe('write backpressure on the executor', () => {
       const start = performance.now();
       client.write(open([inflate], 4));
       for (let seq = 0; seq < 4; seq++) client.write(item(seq));
-      await until(executor, (s) => s.writeStalls >= 1 && s.inFlight > 0 && s.activeStreams === 1);
-      const closed = await until(executor, (s) => s.activeStreams === 0);
+      await untilStatus(executor, (s) => s.writeStalls >= 1 && s.inFlight > 0 && s.activeStreams === 1);
+      const closed = await untilStatus(executor, (s) => s.activeStreams === 0);
       expect(performance.now() - start).toBeGreaterThanOrEqual(390);
       expect(closed).toMatchObject({ inFlight: 0, failedStreams: 1 });
     } finally {

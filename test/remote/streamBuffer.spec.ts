@@ -10,8 +10,7 @@ import { coreOperator } from '../../src/internal/coreOperator.js';
 import { defineNode, hasNode } from '../../src/node.js';
 import { decodePayload, encodePayload, MAX_PAYLOAD_ENTRIES } from '../../src/remote/codec.js';
 import type { StreamMessage } from '../../src/remote/gen/remotemedia.js';
-import type { ExecutorStatus } from '../../src/remote/index.js';
-import { useTestExecutor, type TestExecutor } from './helpers/executors.js';
+import { untilStatus, useTestExecutor } from './helpers/executors.js';
 import { nonReadingCall } from './helpers/nonReadingClient.js';
 import { data, open, rawStream } from './helpers/rawClient.js';
 import { EventEmitter } from 'node:events';
@@ -105,15 +104,6 @@ if (!hasNode('test.emitBad')) {
   );
 }
 
-async function until(executor: TestExecutor, check: (s: ExecutorStatus) => boolean, withinMs = 5000): Promise<ExecutorStatus> {
-  const start = performance.now();
-  for (;;) {
-    const status = await executor.status();
-    if (check(status)) return status;
-    if (performance.now() - start > withinMs) throw new Error(`condition not met within ${withinMs} ms: ${JSON.stringify({ ...status, nodes: undefined, nodeTimings: undefined })}`);
-    await sleep(10);
-  }
-}
 
 describe('output items and stream byte budgets', () => {
   const executors = useTestExecutor();
@@ -128,7 +118,7 @@ describe('output items and stream byte budgets', () => {
     const over = await rawStream(executor.address, [open([{ type: 'test.inflate', params: { count: 1, bytes: bytes + 1 } }], 1), item(0)]);
     expect(over.status.code).toBe(Status.RESOURCE_EXHAUSTED);
     expect(over.status.details).toBe(`output item 0 of node test.inflate encodes to ${limit + 1} bytes, over the limit of ${limit} (maxMessageBytes)`);
-    await until(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
+    await untilStatus(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
   });
 
   it('an output that cannot be encoded fails INVALID_ARGUMENT with fixed text naming item and node, no library text or path', async () => {
@@ -164,7 +154,7 @@ describe('output items and stream byte budgets', () => {
     try {
       client.write(open([{ type: 'test.inflate', params: { count: 1, bytes: OUT } }], window));
       for (let seq = 0; seq < window; seq++) client.write(item(seq));
-      const stalled = await until(executor, (s) => s.writeStalls >= 1);
+      const stalled = await untilStatus(executor, (s) => s.writeStalls >= 1);
       await sleep(300);
       const held = await executor.status();
       const out = held.nodes.find((n) => n.type === 'test.inflate')!.itemsOut;
@@ -174,10 +164,10 @@ describe('output items and stream byte budgets', () => {
       expect(held.inFlight).toBeGreaterThan(0);
       expect(stalled.activeStreams).toBe(1);
       client.read();
-      await until(executor, () => client.received.filter((m) => m.data !== undefined).length === window, 10_000);
+      await untilStatus(executor, () => client.received.filter((m) => m.data !== undefined).length === window, 10_000);
       client.end();
       expect(await client.status).toBe(0);
-      await until(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
+      await untilStatus(executor, (s) => s.activeStreams === 0 && s.inFlight === 0);
     } finally {
       client.close();
     }

@@ -43,6 +43,16 @@ async function loopGapDuring<T>(run: () => Promise<T>): Promise<{ result: T | un
 
 afterEach(() => resetSandboxCaps());
 
+/** A codeNode whose one item allocates until the heap limit (`memoryLimitMb` as asked by the client) stops it. */
+const memoryBomb = (memoryLimitMb: number) =>
+  codeNode(
+    () => {
+      const hoard: number[][] = [];
+      for (;;) hoard.push(new Array(1_000_000).fill(1));
+    },
+    { memoryLimitMb, timeoutMs: 10_000 },
+  );
+
 describe('codeNode node', () => {
   it('runs a shipped function on every item, in order, asynchronously', async () => {
     expect(await all(from([1, 2, 3]).pipe(codeNode((x: number) => x * 10)))).toEqual([10, 20, 30]);
@@ -201,13 +211,7 @@ describe('codeNode node', () => {
   it('a memory bomb errors SandboxLimitError RESOURCE_EXHAUSTED; the next subscription works', async () => {
     const error = await errorOf(
       [1],
-      codeNode(
-        () => {
-          const hoard: number[][] = [];
-          for (;;) hoard.push(new Array(1_000_000).fill(1));
-        },
-        { memoryLimitMb: 16, timeoutMs: 10_000 },
-      ),
+      memoryBomb(16),
     );
     expect(error).toBeInstanceOf(SandboxLimitError);
     expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
@@ -312,13 +316,7 @@ describe('codeNode node', () => {
       setSandboxCaps({ memoryLimitMb: 16 });
       const error = await errorOf(
         [1],
-        codeNode(
-          () => {
-            const hoard: number[][] = [];
-            for (;;) hoard.push(new Array(1_000_000).fill(1));
-          },
-          { memoryLimitMb: 4096, timeoutMs: 10_000 },
-        ),
+        memoryBomb(4096),
       );
       expect(error).toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringContaining('(16 MB)') });
     });

@@ -76,3 +76,14 @@ export function useTestExecutor(): { start(options?: ExecutorOptions): Promise<T
     },
   };
 }
+
+/** Polls `executor.status()` every 10 ms until `check` holds; throws with the last status (minus per-node lists). */
+export async function untilStatus(executor: Pick<TestExecutor, 'status'>, check: (s: ExecutorStatus) => boolean, withinMs = 5000): Promise<ExecutorStatus> {
+  const start = performance.now();
+  for (;;) {
+    const status = await executor.status();
+    if (check(status)) return status;
+    if (performance.now() - start > withinMs) throw new Error(`condition not met within ${withinMs} ms: ${JSON.stringify({ ...status, nodes: undefined, nodeTimings: undefined })}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
